@@ -1,0 +1,581 @@
+//! Forward over a sequence and backpropagation through time, for every cell.
+//!
+//! # Layout
+//! All buffers are row-major and contiguous:
+//! - sequences `x: [T, B, I]`, `h_out: [T, B, H]` (time-major, batch rows contiguous);
+//! - states `h0, c0, dh0, dc0: [B, H]`;
+//! - parameters as PyTorch: `w_ih: [G·H, I]`, `w_hh: [G·H, H]`, `b_ih, b_hh: [G·H]`.
+//!
+//! # Algorithm
+//! Forward: the input projection of all steps, `X · W_ihᵀ + b`, is one GEMM
+//! written into the tape; each step then adds the recurrent product
+//! `h_{t-1} · W_hhᵀ` and applies the cell's element-wise update. Backward walks
+//! the steps in reverse, turning the saved gate activations into gate
+//! gradients `dG` in place, and only after the sweep computes
+//! `dW_ih = dGᵀ X`, `dW_hh = dGᵀ H_prev` and `dX = dG W_ih` as single GEMMs over
+//! all `T·B` rows.
+//!
+//! # Memory
+//! Callers query [`Rnn::tape_len`], [`Rnn::forward_scratch_len`] and
+//! [`Rnn::backward_scratch_len`] and pass the buffers; nothing is allocated
+//! inside the time loop. The tape holds `G·T·B·H` gate values plus `T·B·H` for
+//! the LSTM (`c_t`) and GRU (`W_hn h + b_hn`); with `h_out` that is `6·T·B·H`
+//! for the LSTM. Backward overwrites the tape.
+//!
+//! # Determinism
+//! For a given input, shape, element type and SIMD level the results are
+//! bitwise reproducible, whatever the thread count.
+
+use crate::cells::{Cell, gru, lstm, rnn};
+use crate::gemm::{MatRef, col_sums, gemm};
+use crate::parallel::Parallelism;
+use crate::real::Real;
+use crate::recurrent;
+
+/// Steps whose input projection inference computes at once (bounds its scratch).
+const INFER_CHUNK: usize = 32;
+
+/// A single-layer, unidirectional recurrent layer's shape: cell, input size
+/// `I` and hidden size `H`. It holds no weights; the kernels take them as
+/// [`Params`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rnn {
+    cell: Cell,
+    input_size: usize,
+    hidden_size: usize,
+}
+
+/// Sequence length `T` and batch size `B` of one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    /// Time steps `T >= 1`.
+    pub seq_len: usize,
+    /// Batch rows `B >= 1`.
+    pub batch: usize,
+}
+
+impl Dims {
+    /// `Dims { seq_len, batch }`.
+    pub fn new(seq_len: usize, batch: usize) -> Self {
+        Self { seq_len, batch }
+    }
+}
+
+/// Borrowed layer parameters in PyTorch layout (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub struct Params<'a, T> {
+    /// `[G·H, I]`.
+    pub w_ih: &'a [T],
+    /// `[G·H, H]`.
+    pub w_hh: &'a [T],
+    /// `[G·H]`.
+    pub b_ih: &'a [T],
+    /// `[G·H]`.
+    pub b_hh: &'a [T],
+}
+
+/// Mutably borrowed parameter-shaped buffers (weight gradients).
+#[derive(Debug)]
+pub struct ParamsMut<'a, T> {
+    /// `[G·H, I]`.
+    pub w_ih: &'a mut [T],
+    /// `[G·H, H]`.
+    pub w_hh: &'a mut [T],
+    /// `[G·H]`.
+    pub b_ih: &'a mut [T],
+    /// `[G·H]`.
+    pub b_hh: &'a mut [T],
+}
+
+/// A recurrent state: `h: [B, H]`, and `c: [B, H]` for the LSTM (required there, ignored otherwise).
+#[derive(Clone, Copy, Debug)]
+pub struct State<'a, T> {
+    /// Hidden state.
+    pub h: &'a [T],
+    /// Cell state (LSTM only).
+    pub c: Option<&'a [T]>,
+}
+
+/// Where the forward pass writes.
+#[derive(Debug)]
+pub struct ForwardOut<'a, T> {
+    /// Every hidden state `h_1..h_T`: `[T, B, H]`. The final state is its last row block.
+    pub h_out: &'a mut [T],
+    /// The final cell state `c_T: [B, H]` (LSTM), if wanted.
+    pub c_n: Option<&'a mut [T]>,
+    /// The training tape of [`Rnn::tape_len`] values; `None` is inference, which saves nothing.
+    pub tape: Option<&'a mut [T]>,
+}
+
+/// What backward needs from the forward call.
+#[derive(Debug)]
+pub struct Saved<'a, T> {
+    /// The input `[T, B, I]`.
+    pub x: &'a [T],
+    /// The initial state.
+    pub init: State<'a, T>,
+    /// The forward output `[T, B, H]`.
+    pub h_out: &'a [T],
+    /// The tape written by the training forward; overwritten by backward.
+    pub tape: &'a mut [T],
+}
+
+/// Gradients arriving from the loss.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Upstream<'a, T> {
+    /// `dL/dh_t` for every step, `[T, B, H]`, as far as the loss reads `h_t`
+    /// directly; `None` means zero (for example a loss on the last step only).
+    pub dh_out: Option<&'a [T]>,
+    /// Extra gradient at the final state `h_T`, `[B, H]`.
+    pub dh_n: Option<&'a [T]>,
+    /// Gradient at the final cell state `c_T`, `[B, H]` (LSTM).
+    pub dc_n: Option<&'a [T]>,
+}
+
+/// Where backward writes. Every field is optional: pass only what you need.
+#[derive(Debug, Default)]
+pub struct BackwardOut<'a, T> {
+    /// Weight and bias gradients, overwritten or accumulated (see [`BackwardOpts::accumulate`]).
+    pub grads: Option<ParamsMut<'a, T>>,
+    /// `dL/dx: [T, B, I]`, overwritten.
+    pub dx: Option<&'a mut [T]>,
+    /// `dL/dh_0: [B, H]`, overwritten.
+    pub dh0: Option<&'a mut [T]>,
+    /// `dL/dc_0: [B, H]` (LSTM), overwritten.
+    pub dc0: Option<&'a mut [T]>,
+    /// `‖dL/dh_t‖_F` over the batch for every step `t = 1..T`, `[T]`: the total
+    /// gradient reaching `h_t` (from the loss at `t` and from later steps).
+    pub step_norms: Option<&'a mut [T]>,
+}
+
+/// Options of the backward pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackwardOpts {
+    /// Add into the weight gradients instead of overwriting them.
+    pub accumulate: bool,
+    /// Truncated BPTT with blocks of `k` steps counted from the end of the
+    /// sequence: `[T-k, T)`, `[T-2k, T-k)`, … The gradient flows through the
+    /// recurrence only inside a block; the state entering a block (other than
+    /// the first, which starts from `h_0`) is treated as a constant. Equivalently,
+    /// each block is backpropagated as its own sequence from the saved state,
+    /// and the weight gradients of the blocks are summed. `None` (or `k >= T`)
+    /// is full BPTT.
+    pub truncate: Option<usize>,
+}
+
+fn check_len<T>(what: &str, arg: &str, s: &[T], expected: usize, formula: &str) {
+    if s.len() != expected {
+        panic!("{what}: `{arg}` has length {}, expected {formula} = {expected}", s.len());
+    }
+}
+
+impl Rnn {
+    /// A layer of `cell` mapping inputs of size `input_size` to hidden states of
+    /// size `hidden_size`. Panics if a size is zero or the activation is invalid.
+    #[track_caller]
+    pub fn new(cell: Cell, input_size: usize, hidden_size: usize) -> Self {
+        assert!(input_size > 0, "Rnn::new: `input_size` must be >= 1");
+        assert!(hidden_size > 0, "Rnn::new: `hidden_size` must be >= 1");
+        if let Cell::Rnn(a) = cell {
+            a.validate();
+        }
+        Self { cell, input_size, hidden_size }
+    }
+
+    /// The cell.
+    pub fn cell(&self) -> Cell {
+        self.cell
+    }
+    /// Input size `I`.
+    pub fn input_size(&self) -> usize {
+        self.input_size
+    }
+    /// Hidden size `H`.
+    pub fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+    /// Gate rows `G·H` of the weight matrices.
+    pub fn gate_rows(&self) -> usize {
+        self.cell.gates() * self.hidden_size
+    }
+    /// Length of `w_ih` (`G·H·I`).
+    pub fn w_ih_len(&self) -> usize {
+        self.gate_rows() * self.input_size
+    }
+    /// Length of `w_hh` (`G·H·H`).
+    pub fn w_hh_len(&self) -> usize {
+        self.gate_rows() * self.hidden_size
+    }
+    /// Length of each bias (`G·H`).
+    pub fn bias_len(&self) -> usize {
+        self.gate_rows()
+    }
+    /// Total number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.w_ih_len() + self.w_hh_len() + 2 * self.bias_len()
+    }
+
+    /// Values of the training tape for `dims`: `(G + e)·T·B·H`, `e = 1` for LSTM and GRU.
+    pub fn tape_len(&self, dims: Dims) -> usize {
+        (self.cell.gates() + self.cell.extra_tape()) * dims.seq_len * dims.batch * self.hidden_size
+    }
+
+    /// Scratch values [`Rnn::forward`] needs (training when `training`, else inference).
+    pub fn forward_scratch_len(&self, dims: Dims, training: bool) -> usize {
+        let (b, h, gh) = (dims.batch, self.hidden_size, self.gate_rows());
+        let step = b * gh + recurrent::forward_scratch_len(gh, h, b);
+        if training {
+            step
+        } else {
+            let chunk = dims.seq_len.min(INFER_CHUNK);
+            let state = match self.cell {
+                Cell::Rnn(_) => 0,
+                Cell::Lstm => 2 * b * h,
+                Cell::Gru => b * h,
+            };
+            step + chunk * b * gh + state
+        }
+    }
+
+    /// Scratch values [`Rnn::backward`] needs.
+    pub fn backward_scratch_len(&self, dims: Dims) -> usize {
+        let (b, h, gh) = (dims.batch, self.hidden_size, self.gate_rows());
+        let cell = match self.cell {
+            Cell::Rnn(_) => 0,
+            Cell::Lstm => b * h,
+            Cell::Gru => b * gh,
+        };
+        2 * b * h + cell + recurrent::backward_scratch_len(gh, h, b)
+    }
+
+    #[track_caller]
+    fn check_params<T>(&self, what: &str, p: &Params<'_, T>) {
+        check_len(what, "w_ih", p.w_ih, self.w_ih_len(), "G*H*I");
+        check_len(what, "w_hh", p.w_hh, self.w_hh_len(), "G*H*H");
+        check_len(what, "b_ih", p.b_ih, self.bias_len(), "G*H");
+        check_len(what, "b_hh", p.b_hh, self.bias_len(), "G*H");
+    }
+
+    #[track_caller]
+    fn check_state<T>(&self, what: &str, dims: Dims, s: &State<'_, T>, h: &str, c: &str) {
+        let bh = dims.batch * self.hidden_size;
+        check_len(what, h, s.h, bh, "B*H");
+        match (self.cell.has_cell_state(), s.c) {
+            (true, Some(c0)) => check_len(what, c, c0, bh, "B*H"),
+            (true, None) => panic!("{what}: `{c}` is required for the LSTM"),
+            (false, _) => {}
+        }
+    }
+
+    #[track_caller]
+    fn check_dims(&self, what: &str, dims: Dims) {
+        assert!(dims.seq_len > 0, "{what}: `dims.seq_len` must be >= 1");
+        assert!(dims.batch > 0, "{what}: `dims.batch` must be >= 1");
+    }
+
+    /// Input projection of `rows` rows: `xg = x · W_ihᵀ + bias` with both biases
+    /// folded in, except GRU's `b_hn` (applied inside the reset product).
+    fn project<T: Real>(&self, p: &Params<'_, T>, x: &[T], xg: &mut [T], rows: usize) {
+        let (h, gh) = (self.hidden_size, self.gate_rows());
+        for row in xg.chunks_exact_mut(gh).take(rows) {
+            for (j, v) in row.iter_mut().enumerate() {
+                let fold = !(self.cell == Cell::Gru && j >= 2 * h);
+                *v = if fold { p.b_ih[j] + p.b_hh[j] } else { p.b_ih[j] };
+            }
+        }
+        gemm(
+            T::ONE,
+            MatRef::row_major(x, rows, self.input_size),
+            MatRef::row_major(p.w_ih, gh, self.input_size).t(),
+            T::ONE,
+            xg,
+            gh,
+        );
+    }
+
+    /// Runs the layer over a sequence from `init`, writing every `h_t` (and the
+    /// final `c_T` on request). With `out.tape` it records what
+    /// [`Rnn::backward`] needs; without, nothing is saved.
+    ///
+    /// `scratch` must hold at least [`Rnn::forward_scratch_len`] values (its
+    /// contents are ignored). Panics, naming the argument, on any length mismatch.
+    #[track_caller]
+    pub fn forward<T: Real>(
+        &self,
+        params: Params<'_, T>,
+        dims: Dims,
+        x: &[T],
+        init: State<'_, T>,
+        out: ForwardOut<'_, T>,
+        scratch: &mut [T],
+        par: Parallelism,
+    ) {
+        const WHAT: &str = "Rnn::forward";
+        self.check_dims(WHAT, dims);
+        self.check_params(WHAT, &params);
+        let (t_len, b, h, gh) = (dims.seq_len, dims.batch, self.hidden_size, self.gate_rows());
+        let (bh, bg) = (b * h, b * gh);
+        check_len(WHAT, "x", x, t_len * b * self.input_size, "T*B*I");
+        self.check_state(WHAT, dims, &init, "init.h", "init.c");
+        check_len(WHAT, "out.h_out", out.h_out, t_len * bh, "T*B*H");
+        if let Some(c_n) = &out.c_n {
+            assert!(self.cell.has_cell_state(), "{WHAT}: `out.c_n` given for a cell without cell state");
+            check_len(WHAT, "out.c_n", c_n, bh, "B*H");
+        }
+        let training = out.tape.is_some();
+        if let Some(tape) = &out.tape {
+            check_len(WHAT, "out.tape", tape, self.tape_len(dims), "Rnn::tape_len(dims)");
+        }
+        let need = self.forward_scratch_len(dims, training);
+        assert!(scratch.len() >= need, "{WHAT}: `scratch` has length {}, needs {need}", scratch.len());
+
+        let (hh, scratch) = scratch.split_at_mut(bg);
+        let (rec_scratch, scratch) = scratch.split_at_mut(recurrent::forward_scratch_len(gh, h, b));
+        let rec = recurrent::Recurrent::new(params.w_hh, gh, h, rec_scratch, par);
+        // Gate storage: the tape itself when training, a chunk buffer otherwise.
+        // Extra per-step state (LSTM c_t, GRU hn) lives in `slots` buffers of B·H.
+        let (gates_all, extra, slots, chunk): (&mut [T], &mut [T], usize, usize) = match out.tape {
+            Some(tape) => {
+                let (g, e) = tape.split_at_mut(t_len * bg);
+                (g, e, t_len, t_len)
+            }
+            None => {
+                let chunk = t_len.min(INFER_CHUNK);
+                let (g, e) = scratch.split_at_mut(chunk * bg);
+                let slots = match self.cell {
+                    Cell::Rnn(_) => 0,
+                    Cell::Lstm => 2,
+                    Cell::Gru => 1,
+                };
+                (g, &mut e[..slots * bh], slots, chunk)
+            }
+        };
+        let h_out = out.h_out;
+        let b_hn = &params.b_hh[(2 * h).min(gh)..];
+
+        let mut t0 = 0;
+        while t0 < t_len {
+            let t1 = (t0 + chunk).min(t_len);
+            let gates_chunk = &mut gates_all[..(t1 - t0) * bg];
+            self.project(&params, &x[t0 * b * self.input_size..], gates_chunk, (t1 - t0) * b);
+            for t in t0..t1 {
+                let gates = &mut gates_chunk[(t - t0) * bg..][..bg];
+                let (done, rest) = h_out.split_at_mut(t * bh);
+                let h_prev: &[T] = if t == 0 { init.h } else { &done[(t - 1) * bh..] };
+                let h_t = &mut rest[..bh];
+                rec.forward(h_prev, hh, b);
+                match self.cell {
+                    Cell::Rnn(act) => rnn::forward_step(act, gates, hh, h_t),
+                    Cell::Lstm => {
+                        let cur = t % slots;
+                        let (c_prev, c_t) = if t == 0 {
+                            (init.c.expect("checked"), &mut extra[cur * bh..][..bh])
+                        } else {
+                            let prev = (t - 1) % slots;
+                            prev_and_cur(extra, prev, cur, bh)
+                        };
+                        lstm::forward_step(h, gates, hh, c_prev, c_t, h_t);
+                    }
+                    Cell::Gru => {
+                        let hn = &mut extra[(t % slots) * bh..][..bh];
+                        gru::forward_step(h, gates, hh, b_hn, h_prev, hn, h_t);
+                    }
+                }
+            }
+            t0 = t1;
+        }
+        if let Some(c_n) = out.c_n {
+            c_n.copy_from_slice(&extra[((t_len - 1) % slots) * bh..][..bh]);
+        }
+    }
+
+    /// Backpropagation through time over the sequence of the training forward
+    /// whose tape is in `saved`.
+    ///
+    /// Given the upstream gradients, computes (each on request) the weight and
+    /// bias gradients, `dL/dx`, `dL/dh_0`, `dL/dc_0` and the per-step norms of
+    /// `dL/dh_t`. The tape is overwritten with gate gradients. `scratch` must
+    /// hold at least [`Rnn::backward_scratch_len`] values.
+    #[track_caller]
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<T: Real>(
+        &self,
+        params: Params<'_, T>,
+        dims: Dims,
+        saved: Saved<'_, T>,
+        upstream: Upstream<'_, T>,
+        out: BackwardOut<'_, T>,
+        opts: BackwardOpts,
+        scratch: &mut [T],
+        par: Parallelism,
+    ) {
+        const WHAT: &str = "Rnn::backward";
+        self.check_dims(WHAT, dims);
+        self.check_params(WHAT, &params);
+        let (t_len, b, h, gh, i_len) = (dims.seq_len, dims.batch, self.hidden_size, self.gate_rows(), self.input_size);
+        let (bh, bg) = (b * h, b * gh);
+        check_len(WHAT, "saved.x", saved.x, t_len * b * i_len, "T*B*I");
+        self.check_state(WHAT, dims, &saved.init, "saved.init.h", "saved.init.c");
+        check_len(WHAT, "saved.h_out", saved.h_out, t_len * bh, "T*B*H");
+        check_len(WHAT, "saved.tape", saved.tape, self.tape_len(dims), "Rnn::tape_len(dims)");
+        if let Some(d) = upstream.dh_out {
+            check_len(WHAT, "upstream.dh_out", d, t_len * bh, "T*B*H");
+        }
+        if let Some(d) = upstream.dh_n {
+            check_len(WHAT, "upstream.dh_n", d, bh, "B*H");
+        }
+        if let Some(d) = upstream.dc_n {
+            assert!(self.cell.has_cell_state(), "{WHAT}: `upstream.dc_n` given for a cell without cell state");
+            check_len(WHAT, "upstream.dc_n", d, bh, "B*H");
+        }
+        if let Some(g) = &out.grads {
+            check_len(WHAT, "out.grads.w_ih", g.w_ih, self.w_ih_len(), "G*H*I");
+            check_len(WHAT, "out.grads.w_hh", g.w_hh, self.w_hh_len(), "G*H*H");
+            check_len(WHAT, "out.grads.b_ih", g.b_ih, self.bias_len(), "G*H");
+            check_len(WHAT, "out.grads.b_hh", g.b_hh, self.bias_len(), "G*H");
+        }
+        if let Some(d) = &out.dx {
+            check_len(WHAT, "out.dx", d, t_len * b * i_len, "T*B*I");
+        }
+        if let Some(d) = &out.dh0 {
+            check_len(WHAT, "out.dh0", d, bh, "B*H");
+        }
+        if let Some(d) = &out.dc0 {
+            assert!(self.cell.has_cell_state(), "{WHAT}: `out.dc0` given for a cell without cell state");
+            check_len(WHAT, "out.dc0", d, bh, "B*H");
+        }
+        if let Some(n) = &out.step_norms {
+            check_len(WHAT, "out.step_norms", n, t_len, "T");
+        }
+        if let Some(k) = opts.truncate {
+            assert!(k > 0, "{WHAT}: `opts.truncate` must be >= 1 (use None for full BPTT)");
+        }
+        let need = self.backward_scratch_len(dims);
+        assert!(scratch.len() >= need, "{WHAT}: `scratch` has length {}, needs {need}", scratch.len());
+
+        let (dh_carry, scratch) = scratch.split_at_mut(bh);
+        let (dh, scratch) = scratch.split_at_mut(bh);
+        let (cell_scratch, scratch) = scratch.split_at_mut(match self.cell {
+            Cell::Rnn(_) => 0,
+            Cell::Lstm => bh,
+            Cell::Gru => bg,
+        });
+        let rec = recurrent::Recurrent::new(
+            params.w_hh,
+            gh,
+            h,
+            &mut scratch[..recurrent::backward_scratch_len(gh, h, b)],
+            par,
+        );
+        match upstream.dh_n {
+            Some(d) => dh_carry.copy_from_slice(d),
+            None => dh_carry.fill(T::ZERO),
+        }
+        if self.cell == Cell::Lstm {
+            match upstream.dc_n {
+                Some(d) => cell_scratch.copy_from_slice(d),
+                None => cell_scratch.fill(T::ZERO),
+            }
+        }
+        let (gates_all, extra) = saved.tape.split_at_mut(t_len * bg);
+        let mut step_norms = out.step_norms;
+        let want_dh0 = out.dh0.is_some() || out.dc0.is_some();
+
+        for t in (0..t_len).rev() {
+            // Total gradient reaching h_t.
+            match upstream.dh_out {
+                Some(d) => {
+                    for ((o, &c), &u) in dh.iter_mut().zip(dh_carry.iter()).zip(&d[t * bh..][..bh]) {
+                        *o = c + u;
+                    }
+                }
+                None => dh.copy_from_slice(dh_carry),
+            }
+            if let Some(n) = step_norms.as_deref_mut() {
+                n[t] = dh.iter().map(|&v| v * v).sum::<T>().sqrt();
+            }
+            let cut = t > 0 && opts.truncate.is_some_and(|k| (t_len - t) % k == 0);
+            let need_prev = !cut && (t > 0 || want_dh0);
+            let gates = &mut gates_all[t * bg..][..bg];
+            let h_prev: &[T] = if t == 0 { saved.init.h } else { &saved.h_out[(t - 1) * bh..][..bh] };
+            match self.cell {
+                Cell::Rnn(act) => {
+                    rnn::backward_step(act, &saved.h_out[t * bh..][..bh], dh, gates);
+                    if need_prev {
+                        rec.backward(gates, dh_carry, b, false);
+                    }
+                }
+                Cell::Lstm => {
+                    let (c_hist, c_t) = extra.split_at(t * bh);
+                    let c_prev: &[T] = if t == 0 { saved.init.c.expect("checked") } else { &c_hist[(t - 1) * bh..] };
+                    lstm::backward_step(h, gates, &c_prev[..bh], &c_t[..bh], dh, cell_scratch);
+                    if need_prev {
+                        rec.backward(gates, dh_carry, b, false);
+                    }
+                }
+                Cell::Gru => {
+                    let hn = &mut extra[t * bh..][..bh];
+                    gru::backward_step(h, gates, hn, h_prev, dh, cell_scratch, dh_carry);
+                    if need_prev {
+                        rec.backward(cell_scratch, dh_carry, b, true);
+                    }
+                }
+            }
+            if cut || !need_prev {
+                dh_carry.fill(T::ZERO);
+                if self.cell == Cell::Lstm && cut {
+                    cell_scratch.fill(T::ZERO);
+                }
+            }
+        }
+        if let Some(d) = out.dh0 {
+            d.copy_from_slice(dh_carry);
+        }
+        if let Some(d) = out.dc0 {
+            d.copy_from_slice(cell_scratch);
+        }
+
+        // Everything below is one GEMM (or column sum) over all T·B rows.
+        let rows = t_len * b;
+        let dg = MatRef::row_major(&*gates_all, rows, gh);
+        if let Some(dx) = out.dx {
+            gemm(T::ONE, dg, MatRef::row_major(params.w_ih, gh, i_len), T::ZERO, dx, i_len);
+        }
+        if let Some(g) = out.grads {
+            let beta = if opts.accumulate { T::ONE } else { T::ZERO };
+            gemm(T::ONE, dg.t(), MatRef::row_major(saved.x, rows, i_len), beta, g.w_ih, i_len);
+            col_sums(dg, g.b_ih, opts.accumulate);
+            // dW_hh = dG_hᵀ · H_prev, H_prev = [h_0; h_1..h_{T-1}]: two GEMMs per
+            // row block of dW_hh. For the GRU the n rows use dhn instead of da_n.
+            let h0 = MatRef::row_major(saved.init.h, b, h);
+            let hs = MatRef::row_major(saved.h_out, rows, h).rows(0, rows - b);
+            let mut blocks: [(MatRef<'_, T>, usize, usize); 2] = [(dg, 0, gh), (dg, gh, gh)];
+            let mut nblocks = 1;
+            if self.cell == Cell::Gru {
+                blocks[0] = (dg.cols(0, 2 * h), 0, 2 * h);
+                blocks[1] = (MatRef::row_major(&*extra, rows, h), 2 * h, h);
+                nblocks = 2;
+            }
+            for &(a, r0, nr) in &blocks[..nblocks] {
+                let w = &mut g.w_hh[r0 * h..(r0 + nr) * h];
+                gemm(T::ONE, a.rows(0, b).t(), h0, beta, w, h);
+                if t_len > 1 {
+                    gemm(T::ONE, a.rows(b, rows - b).t(), hs, T::ONE, w, h);
+                }
+                col_sums(a, &mut g.b_hh[r0..r0 + nr], opts.accumulate);
+            }
+        }
+    }
+}
+
+/// Splits `buf` into slot `prev` (shared) and slot `cur` (mutable), each `len` long, `prev != cur`.
+fn prev_and_cur<T>(buf: &mut [T], prev: usize, cur: usize, len: usize) -> (&[T], &mut [T]) {
+    debug_assert_ne!(prev, cur);
+    if prev < cur {
+        let (a, b) = buf.split_at_mut(cur * len);
+        (&a[prev * len..][..len], &mut b[..len])
+    } else {
+        let (a, b) = buf.split_at_mut(prev * len);
+        (&b[..len], &mut a[cur * len..][..len])
+    }
+}
