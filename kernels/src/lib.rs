@@ -13,12 +13,16 @@
 
 pub mod activation;
 pub mod cells;
+pub mod clip;
 pub mod gemm;
+pub mod init;
 pub mod layer;
 pub mod parallel;
 pub mod real;
 mod recurrent;
+pub mod regularize;
 pub mod sequence;
+pub mod simd;
 
 pub use activation::Activation;
 pub use cells::Cell;
