@@ -20,6 +20,7 @@ pub mod layer;
 pub mod parallel;
 pub mod real;
 mod recurrent;
+pub mod reference;
 pub mod regularize;
 pub mod sequence;
 pub mod simd;
