@@ -6,6 +6,9 @@
 //! use it as an oracle; the benchmarks use it as the baseline. Same formulas,
 //! layouts and truncation rule as [`crate::sequence`].
 
+// Index loops are the point here: the reference reads like the formulas.
+#![allow(clippy::needless_range_loop)]
+
 use crate::activation::{Activation, sigmoid};
 use crate::cells::Cell;
 use crate::layer::Weights;

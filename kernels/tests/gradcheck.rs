@@ -135,11 +135,11 @@ impl Problem {
                 for (fi, step) in f.iter_mut().zip([2.0, 1.0, -1.0, -2.0]) {
                     self.slot_mut(slot)[k] = orig + step * EPS;
                     *fi = self.loss();
-                    if let Some(base) = &base_kinks {
-                        if &self.kinks() != base {
-                            self.slot_mut(slot)[k] = orig;
-                            return None;
-                        }
+                    if let Some(base) = &base_kinks
+                        && &self.kinks() != base
+                    {
+                        self.slot_mut(slot)[k] = orig;
+                        return None;
                     }
                 }
                 self.slot_mut(slot)[k] = orig;
