@@ -87,8 +87,8 @@ fn backward_with(cell: Cell, bad: &str) {
     let (rnn, dims, w) = setup(cell);
     let len = |name: &str, n: usize| if name == bad { n - 1 } else { n };
     let x = vec![0.0; 30];
-    let h0 = vec![0.0; 8];
-    let c0 = vec![0.0; 8];
+    let h0 = [0.0; 8];
+    let c0 = [0.0; 8];
     let init = State { h: &h0, c: (cell == Cell::Lstm).then_some(&c0[..]) };
     let mut h_out = vec![0.0; 40];
     let mut tape = vec![0.0; rnn.tape_len(dims)];
