@@ -97,6 +97,10 @@ impl<T: Real> Case<T> {
         if let Some(dc0) = &g.dc0 {
             assert_close(&format!("{what} dc0"), dc0, &rg.dc0, tol);
         }
+        // dh_all holds the vectors whose norms step_norms reports.
+        let bh = self.h0.len();
+        let norms: Vec<T> = g.dh_all.chunks(bh).map(|d| d.iter().map(|&v| v * v).sum::<T>().sqrt()).collect();
+        assert_eq!(norms, g.step_norms, "{what}: dh_all and step_norms disagree");
     }
 }
 

@@ -125,6 +125,7 @@ fn backward_with(cell: Cell, bad: &str) {
             dh0: Some(&mut dh0),
             dc0: None,
             step_norms: Some(&mut norms),
+            dh_all: None,
         },
         BackwardOpts { accumulate: false, truncate: (bad == "truncate").then_some(0) },
         &mut scratch[..scratch_len],
