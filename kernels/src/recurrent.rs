@@ -58,11 +58,6 @@ const MIN_STEP_WORK: usize = 96 * 1024;
 /// Big-GEMM work (FLOPs) below which it is not split.
 const MIN_GEMM_WORK: usize = 4 << 20;
 
-/// Norm slots per (step, row) in the backward scratch: `ceil(H / 8)`.
-fn norm_slots(h: usize) -> usize {
-    h.div_ceil(8)
-}
-
 /// Scratch values the forward time loop needs (packed `W_hh` and partial tiles).
 pub(crate) fn forward_scratch_len(cell: Cell, h: usize, b: usize) -> usize {
     let g = cell.gates();
@@ -77,7 +72,8 @@ pub(crate) fn backward_scratch_len(cell: Cell, t: usize, h: usize, b: usize) -> 
         Cell::Lstm => b * h,
         Cell::Gru => b * h + 2 * b * gh,
     };
-    sg::pack_cols_len(gh, h) + b * sg::padded(h) + t * b * norm_slots(h) + cell_extra
+    let _ = t;
+    sg::pack_cols_len(gh, h) + b * sg::padded(h) + 2 * b * h + cell_extra
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +95,9 @@ fn plan(threads: usize, b: usize, npanels: usize, step_work: usize) -> (Split, u
     (Split::Panels, threads.min(npanels).min(by_work))
 }
 
+/// Initialises a block of output rows (first row index, rows) before a product accumulates into it.
+pub(crate) type RowInit<'a, T> = dyn Fn(usize, &mut [T]) + Sync + 'a;
+
 /// `C[rows] ← α A[rows] · B + β C[rows]`, output rows split between threads.
 /// Each part is an independent matrixmultiply call; its values do not depend
 /// on the split (matrixmultiply blocks `K` identically for every row range).
@@ -111,7 +110,7 @@ pub(crate) fn par_gemm<T: Real>(
     beta: T,
     c: &mut [T],
     ldc: usize,
-    init: Option<&(dyn Fn(usize, &mut [T]) + Sync)>,
+    init: Option<&RowInit<'_, T>>,
 ) {
     let (m, n) = (a.rows, b.cols);
     let work = 2 * m * n * a.cols;
@@ -378,6 +377,8 @@ pub(crate) struct Backward<'a, T> {
     pub dh0: Option<&'a mut [T]>,
     pub dc0: Option<&'a mut [T]>,
     pub step_norms: Option<&'a mut [T]>,
+    /// `dh_t` of every step, `[T, B, H]`.
+    pub dh_all: Option<&'a mut [T]>,
     /// At least [`backward_scratch_len`] values.
     pub scratch: &'a mut [T],
 }
@@ -408,15 +409,25 @@ struct BwdCtx<'a, T> {
     direct: &'a Shared<'a, T>,
     dc: &'a Shared<'a, T>,
     dgh: &'a Shared<'a, T>,
-    norms: &'a Shared<'a, T>,
+    /// Where tiles keep `dh_t`: `dh_all`, or a ring of two `[B, H]` buffers
+    /// (slot `t % 2`) when only the step norms are wanted.
+    sink: Option<&'a Shared<'a, T>>,
+    ring: bool,
+    /// Step norms computed from the ring during the sweep (by part 0).
+    ring_norms: Option<&'a Shared<'a, T>>,
     truncate: Option<usize>,
     dh0: Option<&'a Shared<'a, T>>,
+}
+
+/// `sqrt(Σ v²)` summed in order (exactly as the reference and the tests do).
+fn norm<T: Real>(v: &[T]) -> T {
+    v.iter().map(|&x| x * x).sum::<T>().sqrt()
 }
 
 impl<T> BwdCtx<'_, T> {
     /// Whether no gradient flows from step `t` into `h_{t-1}` (a truncation boundary).
     fn cut(&self, t: usize) -> bool {
-        t > 0 && self.truncate.is_some_and(|k| (self.t_len - t) % k == 0)
+        t > 0 && self.truncate.is_some_and(|k| (self.t_len - t).is_multiple_of(k))
     }
 }
 
@@ -426,6 +437,8 @@ struct BwdStep<'c, 'a, T, const NV: usize, const MR: usize> {
     t: Option<usize>,
     rows: core::ops::Range<usize>,
     panels: core::ops::Range<usize>,
+    /// Part 0, which also finishes the previous step's norm (ring mode).
+    lead: bool,
 }
 
 impl<'c, T: Real, const NV: usize, const MR: usize> WithSimd for BwdStep<'c, '_, T, NV, MR> {
@@ -451,6 +464,13 @@ impl<'c, T: Real, const NV: usize, const MR: usize> WithSimd for BwdStep<'c, '_,
             npanels: c.np,
         };
         let (rows, panels) = (self.rows, self.panels);
+        if let (true, Some(out), Some(t)) = (self.lead, c.ring_norms, self.t) {
+            // Every part finished step t + 1 before this step began (panels split).
+            if t + 1 < t_len {
+                let ring = c.sink.expect("ring mode");
+                out.slice_mut(t + 1, 1)[0] = norm(ring.slice(((t + 1) % 2) * bh, bh));
+            }
+        }
         let Some(t) = self.t else {
             let out = c.dh0.expect("dh0 phase only when wanted");
             let direct = (c.cell == Cell::Gru).then_some(c.direct);
@@ -460,7 +480,7 @@ impl<'c, T: Real, const NV: usize, const MR: usize> WithSimd for BwdStep<'c, '_,
         let flow = t + 1 == t_len || !c.cut(t + 1);
         let a = (t + 1 < t_len && flow).then(|| src(t + 1));
         let job = job(a);
-        let norms = fused::Norms { buf: c.norms, off: t * b * norm_slots(h), slots: norm_slots(h) };
+        let norms = fused::DhSink { all: c.sink, off: if c.ring { (t % 2) * bh } else { t * bh } };
         let dh_out = c.dh_out.map(|d| &d[t * bh..][..bh]);
         let carry = if t + 1 == t_len { c.dh_n } else { None };
         let g_off = t * bg;
@@ -523,7 +543,7 @@ impl<T: Real> Backward<'_, T> {
         let np = sg::pack_cols::<S, T>(self.w_hh, gh, h, NV, packed);
         let packed: &[T] = packed;
         let (partial, scratch) = scratch.split_at_mut(b * np * NV * T::lanes::<S>());
-        let (norms, scratch) = scratch.split_at_mut(t_len * b * norm_slots(h));
+        let (ring, scratch) = scratch.split_at_mut(2 * bh);
         let (direct, dc, dgh): (&mut [T], &mut [T], &mut [T]) = match self.cell {
             Cell::Rnn(_) => (&mut [], &mut [], &mut []),
             Cell::Lstm => (&mut [], &mut scratch[..bh], &mut []),
@@ -551,12 +571,12 @@ impl<T: Real> Backward<'_, T> {
         // and partial-tile slots; they read step `t + 1`'s gradients (the
         // product operand) either at their own rows (rows split) or after the
         // step barrier (panels split), when nobody writes them.
-        let (gates, extra, partial, norms_sh, direct, dc, dgh) = unsafe {
+        let (gates, extra, partial, ring, direct, dc, dgh) = unsafe {
             (
                 Shared::new(self.gates),
                 Shared::new(self.extra),
                 Shared::new(partial),
-                Shared::new(norms),
+                Shared::new(ring),
                 Shared::new(direct),
                 Shared::new(dc),
                 Shared::new(dgh),
@@ -564,6 +584,14 @@ impl<T: Real> Backward<'_, T> {
         };
         // SAFETY: each dh0 tile writes only its own rows and units.
         let dh0 = self.dh0.map(|d| unsafe { Shared::new(d) });
+        // SAFETY: each tile writes only its own rows and units of step `t`.
+        let dh_all = self.dh_all.map(|d| unsafe { Shared::new(d) });
+        // Step norms without dh_all: tiles keep dh_t in the ring, part 0 sums it
+        // at the next step (after the barrier), so the team splits by panels.
+        let ring_mode = dh_all.is_none() && self.step_norms.is_some();
+        let mut step_norms = self.step_norms;
+        // SAFETY: written by part 0 only, one element per step.
+        let ring_norms = if ring_mode { step_norms.as_deref_mut().map(|n| unsafe { Shared::new(n) }) } else { None };
         let ctx = BwdCtx {
             cell: self.cell,
             h,
@@ -583,34 +611,41 @@ impl<T: Real> Backward<'_, T> {
             direct: &direct,
             dc: &dc,
             dgh: &dgh,
-            norms: &norms_sh,
+            sink: if ring_mode { Some(&ring) } else { dh_all.as_ref() },
+            ring: ring_mode,
+            ring_norms: ring_norms.as_ref(),
             truncate: self.truncate,
             dh0: dh0.as_ref(),
         };
-        let (split_by, parts) = plan(self.threads, b, np, 2 * b * gh * h);
+        let (mut split_by, mut parts) = plan(self.threads, b, np, 2 * b * gh * h);
+        if ring_mode && split_by == Split::Rows {
+            split_by = Split::Panels;
+            parts = parts.min(np);
+        }
         let steps = t_len + usize::from(run_dh0);
-        let step = |i: usize, rows: core::ops::Range<usize>, panels: core::ops::Range<usize>| {
+        let step = |i: usize, rows: core::ops::Range<usize>, panels: core::ops::Range<usize>, lead: bool| {
             let t = (i < t_len).then(|| t_len - 1 - i);
-            s.vectorize(BwdStep::<T, NV, MR> { ctx: &ctx, t, rows, panels });
+            s.vectorize(BwdStep::<T, NV, MR> { ctx: &ctx, t, rows, panels, lead });
         };
         match split_by {
-            Split::Panels => run_steps(self.threads, parts, steps, T::IS_F32, |i, p| step(i, 0..b, split(np, parts, p))),
+            Split::Panels => {
+                run_steps(self.threads, parts, steps, T::IS_F32, |i, p| step(i, 0..b, split(np, parts, p), p == 0))
+            }
             Split::Rows => run_parts(self.threads, parts, T::IS_F32, |p| {
                 for i in 0..steps {
-                    step(i, split(b, parts, p), 0..np);
+                    step(i, split(b, parts, p), 0..np, false);
                 }
             }),
         }
-        if let Some(out) = self.step_norms {
-            let slots = norm_slots(h);
-            for (t, o) in out.iter_mut().enumerate() {
-                let mut sum = T::ZERO;
-                for row in norms_sh.slice(t * b * slots, b * slots).chunks_exact(slots) {
-                    for &v in &row[..np] {
-                        sum += v;
+        if let Some(out) = step_norms {
+            match &dh_all {
+                Some(all) => {
+                    for (t, o) in out.iter_mut().enumerate() {
+                        *o = norm(all.slice(t * bh, bh));
                     }
                 }
-                *o = sum.sqrt();
+                // The ring holds dh_0; the earlier steps were done in the sweep.
+                None => out[0] = norm(ring.slice(0, bh)),
             }
         }
         if let Some(out) = self.dc0 {

@@ -147,6 +147,9 @@ pub struct BackwardOut<'a, T> {
     /// `‖dL/dh_t‖_F` over the batch for every step `t = 1..T`, `[T]`: the total
     /// gradient reaching `h_t` (from the loss at `t` and from later steps).
     pub step_norms: Option<&'a mut [T]>,
+    /// The total gradient `dL/dh_t` reaching every step, `[T, B, H]` (what
+    /// `step_norms` takes the norm of), overwritten.
+    pub dh_all: Option<&'a mut [T]>,
 }
 
 /// Options of the backward pass.
@@ -418,6 +421,9 @@ impl Rnn {
         if let Some(n) = &out.step_norms {
             check_len(WHAT, "out.step_norms", n, t_len, "T");
         }
+        if let Some(d) = &out.dh_all {
+            check_len(WHAT, "out.dh_all", d, t_len * bh, "T*B*H");
+        }
         if let Some(k) = opts.truncate {
             assert!(k > 0, "{WHAT}: `opts.truncate` must be >= 1 (use None for full BPTT)");
         }
@@ -447,6 +453,7 @@ impl Rnn {
             dh0: out.dh0,
             dc0: out.dc0,
             step_norms: out.step_norms,
+            dh_all: out.dh_all,
             scratch,
         }
         .run();
@@ -483,4 +490,3 @@ impl Rnn {
         }
     }
 }
-

@@ -103,14 +103,20 @@ fn f32_products_match_scalar_level() {
                 gemm::gate_product(level, &w, g, h, k, &x, b, &mut y);
                 gemm::gate_product(Level::Scalar, &w, g, h, k, &x, b, &mut y0);
                 for (i, (a, s)) in y.iter().zip(&y0).enumerate() {
-                    assert!((a - s).abs() <= 1e-5 * (k as f32).sqrt(), "{level:?} G={g} B={b} H={h} K={k} [{i}]: {a} vs {s}");
+                    assert!(
+                        (a - s).abs() <= 1e-5 * (k as f32).sqrt(),
+                        "{level:?} G={g} B={b} H={h} K={k} [{i}]: {a} vs {s}"
+                    );
                 }
                 let mut c = vec![0.0f32; b * h];
                 let mut c0 = vec![0.0f32; b * h];
                 gemm::col_product(level, &w[..k * h], k, h, &x, b, &mut c);
                 gemm::col_product(Level::Scalar, &w[..k * h], k, h, &x, b, &mut c0);
                 for (i, (a, s)) in c.iter().zip(&c0).enumerate() {
-                    assert!((a - s).abs() <= 1e-5 * (k as f32).sqrt(), "{level:?} cols B={b} H={h} K={k} [{i}]: {a} vs {s}");
+                    assert!(
+                        (a - s).abs() <= 1e-5 * (k as f32).sqrt(),
+                        "{level:?} cols B={b} H={h} K={k} [{i}]: {a} vs {s}"
+                    );
                 }
             }
         }

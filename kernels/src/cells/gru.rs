@@ -11,7 +11,7 @@
 //! scaled by `r`) and is added here. The tape keeps `r, z, n` and
 //! `W_hn h_{t-1} + b_hn`.
 
-use super::fused::{Norms, ld, lds, st, total_dh, units};
+use super::fused::{DhSink, ld, lds, st, total_dh, units};
 use crate::activation::sigmoid;
 use crate::parallel::{Shared, Src};
 use crate::real::Real;
@@ -114,7 +114,13 @@ pub(crate) struct Fwd<'a, T> {
 
 impl<T: Real> Epilogue<T> for Fwd<'_, T> {
     #[inline(always)]
-    fn apply<S: Simd, const M: usize, const NV: usize>(&self, s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]) {
+    fn apply<S: Simd, const M: usize, const NV: usize>(
+        &self,
+        s: S,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
+    ) {
         let (l, hs) = (T::lanes::<S>(), self.hidden);
         let nvu = NV / 3;
         let one = T::vsplat(s, T::ONE);
@@ -161,19 +167,24 @@ pub(crate) struct Bwd<'a, T> {
     /// Whether `D` flows into this step (false right after a truncation cut).
     pub flow: bool,
     pub dh_out: Option<&'a [T]>,
-    pub norms: Norms<'a, T>,
+    pub norms: DhSink<'a, T>,
 }
 
 impl<T: Real> Epilogue<T> for Bwd<'_, T> {
     #[inline(always)]
-    fn apply<S: Simd, const M: usize, const NV: usize>(&self, s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]) {
+    fn apply<S: Simd, const M: usize, const NV: usize>(
+        &self,
+        s: S,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
+    ) {
         let (l, hs) = (T::lanes::<S>(), self.hidden);
         let one = T::vsplat(s, T::ONE);
         for (r, acc) in acc.iter().enumerate() {
             let b = row0 + r;
             let grow = self.g_off + b * 3 * hs;
             let drow = self.dgh_off + b * 3 * hs;
-            let mut sq = T::ZERO;
             for (w, &a) in acc.iter().enumerate() {
                 let Some((j, n)) = units(panel, NV * l, w, l, hs) else { break };
                 let off = b * hs + j;
@@ -181,7 +192,7 @@ impl<T: Real> Epilogue<T> for Bwd<'_, T> {
                 if self.flow {
                     dh = T::vadd(s, dh, ld::<S, T>(self.direct, off, n));
                 }
-                dh = total_dh::<S, T>(s, dh, None, self.dh_out, off, n, &mut sq);
+                dh = total_dh::<S, T>(s, dh, None, self.dh_out, off, n, &self.norms);
                 let gate = |g: usize| ld::<S, T>(self.gates, grow + g * hs + j, n);
                 let (rg, z, nn) = (gate(0), gate(1), gate(2));
                 let hnv = ld::<S, T>(self.hn, self.hn_off + off, n);
@@ -199,7 +210,6 @@ impl<T: Real> Epilogue<T> for Bwd<'_, T> {
                 st::<S, T>(self.hn, self.hn_off + off, n, dhn);
                 st::<S, T>(self.direct, off, n, T::vmul(s, dh, z));
             }
-            self.norms.put(b, panel, sq);
         }
     }
 }

@@ -10,7 +10,7 @@
 //! The tape keeps the four activated gates and `c_t`; with `h_t` (the output)
 //! that is `6·B·H` values per step, all that backward needs.
 
-use super::fused::{Norms, ld, lds, st, total_dh, units};
+use super::fused::{DhSink, ld, lds, st, total_dh, units};
 use crate::activation::sigmoid;
 use crate::parallel::{Shared, Src};
 use crate::real::Real;
@@ -89,7 +89,13 @@ pub(crate) struct Fwd<'a, T> {
 
 impl<T: Real> Epilogue<T> for Fwd<'_, T> {
     #[inline(always)]
-    fn apply<S: Simd, const M: usize, const NV: usize>(&self, s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]) {
+    fn apply<S: Simd, const M: usize, const NV: usize>(
+        &self,
+        s: S,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
+    ) {
         let (l, hs) = (T::lanes::<S>(), self.hidden);
         let nvu = NV / 4;
         for (r, acc) in acc.iter().enumerate() {
@@ -132,23 +138,28 @@ pub(crate) struct Bwd<'a, T> {
     pub dh_out: Option<&'a [T]>,
     /// `dh_T` on the last step.
     pub carry: Option<&'a [T]>,
-    pub norms: Norms<'a, T>,
+    pub norms: DhSink<'a, T>,
 }
 
 impl<T: Real> Epilogue<T> for Bwd<'_, T> {
     #[inline(always)]
-    fn apply<S: Simd, const M: usize, const NV: usize>(&self, s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]) {
+    fn apply<S: Simd, const M: usize, const NV: usize>(
+        &self,
+        s: S,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
+    ) {
         let (l, hs) = (T::lanes::<S>(), self.hidden);
         let one = T::vsplat(s, T::ONE);
         let carry = if self.flow { self.carry } else { None };
         for (r, acc) in acc.iter().enumerate() {
             let b = row0 + r;
             let grow = self.g_off + b * 4 * hs;
-            let mut sq = T::ZERO;
             for (w, &a) in acc.iter().enumerate() {
                 let Some((j, n)) = units(panel, NV * l, w, l, hs) else { break };
                 let off = b * hs + j;
-                let dh = total_dh::<S, T>(s, a, carry, self.dh_out, off, n, &mut sq);
+                let dh = total_dh::<S, T>(s, a, carry, self.dh_out, off, n, &self.norms);
                 let gate = |g: usize| ld::<S, T>(self.gates, grow + g * hs + j, n);
                 let (i, f, g, o) = (gate(0), gate(1), gate(2), gate(3));
                 let tc = T::vtanh(s, lds::<S, T>(self.c_t, off, n));
@@ -165,7 +176,6 @@ impl<T: Real> Epilogue<T> for Bwd<'_, T> {
                 }
                 st::<S, T>(self.dc, off, n, T::vmul(s, dct, f));
             }
-            self.norms.put(b, panel, sq);
         }
     }
 }

@@ -101,24 +101,16 @@ pub(crate) mod fused {
         (j < hidden).then(|| (j, lanes.min(hidden - j)))
     }
 
-    /// Where a backward tile records `Σ dh²` of its (row, panel): slot
-    /// `(t·B + b)·slots + panel`, `slots = ceil(H / 8)` (panels span at least 8 units).
-    pub(crate) struct Norms<'a, T> {
-        pub buf: &'a Shared<'a, T>,
+    /// Where a backward tile keeps `dh_t` when it is wanted (for `dh_all` or the
+    /// step norms): units `b·H + j` at `off + b·H + j` of `all`.
+    pub(crate) struct DhSink<'a, T> {
+        pub all: Option<&'a Shared<'a, T>>,
         pub off: usize,
-        pub slots: usize,
     }
 
-    impl<T: Real> Norms<'_, T> {
-        #[inline(always)]
-        pub(crate) fn put(&self, b: usize, panel: usize, v: T) {
-            self.buf.slice_mut(self.off + b * self.slots + panel, 1)[0] = v;
-        }
-    }
-
-    /// `dh = acc + extra(D) + dh_out` for one vector, the sum of squares added to `sq`.
+    /// `dh = acc + carry + dh_out` for the `n` units at `off = b·H + j`, kept
+    /// in `sink` when wanted.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn total_dh<S: Simd, T: Real>(
         s: S,
         acc: T::V<S>,
@@ -126,7 +118,7 @@ pub(crate) mod fused {
         dh_out: Option<&[T]>,
         off: usize,
         n: usize,
-        sq: &mut T,
+        sink: &DhSink<'_, T>,
     ) -> T::V<S> {
         let mut dh = acc;
         if let Some(d) = carry {
@@ -135,7 +127,9 @@ pub(crate) mod fused {
         if let Some(d) = dh_out {
             dh = T::vadd(s, dh, lds::<S, T>(d, off, n));
         }
-        *sq += T::vsum(s, T::vmul(s, dh, dh));
+        if let Some(all) = sink.all {
+            st::<S, T>(all, sink.off + off, n, dh);
+        }
         dh
     }
 
@@ -148,7 +142,13 @@ pub(crate) mod fused {
 
     impl<T: Elem> crate::simd::gemm::Epilogue<T> for Dh0<'_, T> {
         #[inline(always)]
-        fn apply<S: Simd, const M: usize, const NV: usize>(&self, s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]) {
+        fn apply<S: Simd, const M: usize, const NV: usize>(
+            &self,
+            s: S,
+            row0: usize,
+            panel: usize,
+            acc: &[[T::V<S>; NV]; M],
+        ) {
             let l = T::lanes::<S>();
             for (r, acc) in acc.iter().enumerate() {
                 let b = row0 + r;

@@ -3,7 +3,7 @@
 //! Both biases are folded into the hoisted input projection, so a step is the
 //! recurrent product plus one activation.
 
-use super::fused::{Norms, ld, lds, st, total_dh, units};
+use super::fused::{DhSink, ld, lds, st, total_dh, units};
 use crate::activation::Activation;
 use crate::parallel::Shared;
 use crate::real::Real;
@@ -43,7 +43,13 @@ pub(crate) struct Fwd<'a, T> {
 
 impl<T: Real> Epilogue<T> for Fwd<'_, T> {
     #[inline(always)]
-    fn apply<S: Simd, const M: usize, const NV: usize>(&self, s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]) {
+    fn apply<S: Simd, const M: usize, const NV: usize>(
+        &self,
+        s: S,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
+    ) {
         let l = T::lanes::<S>();
         for (r, acc) in acc.iter().enumerate() {
             let row = (row0 + r) * self.hidden;
@@ -69,24 +75,28 @@ pub(crate) struct Bwd<'a, T> {
     pub dh_out: Option<&'a [T]>,
     /// `dh_T` on the last step, `[B, H]`.
     pub carry: Option<&'a [T]>,
-    pub norms: Norms<'a, T>,
+    pub norms: DhSink<'a, T>,
 }
 
 impl<T: Real> Epilogue<T> for Bwd<'_, T> {
     #[inline(always)]
-    fn apply<S: Simd, const M: usize, const NV: usize>(&self, s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]) {
+    fn apply<S: Simd, const M: usize, const NV: usize>(
+        &self,
+        s: S,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
+    ) {
         let l = T::lanes::<S>();
         for (r, acc) in acc.iter().enumerate() {
             let b = row0 + r;
             let row = b * self.hidden;
-            let mut sq = T::ZERO;
             for (w, &a) in acc.iter().enumerate() {
                 let Some((j, n)) = units(panel, NV * l, w, l, self.hidden) else { break };
-                let dh = total_dh::<S, T>(s, a, self.carry, self.dh_out, row + j, n, &mut sq);
+                let dh = total_dh::<S, T>(s, a, self.carry, self.dh_out, row + j, n, &self.norms);
                 let d = derivative_v::<S, T>(s, self.act, lds::<S, T>(self.h_t, row + j, n));
                 st::<S, T>(self.gates, self.g_off + row + j, n, T::vmul(s, dh, d));
             }
-            self.norms.put(b, panel, sq);
         }
     }
 }

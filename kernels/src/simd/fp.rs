@@ -63,10 +63,10 @@ impl Drop for Ftz {
     #[inline]
     fn drop(&mut self) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(old) = self.saved {
-            if old & FTZ_DAZ != FTZ_DAZ {
-                write_csr(old);
-            }
+        if let Some(old) = self.saved
+            && old & FTZ_DAZ != FTZ_DAZ
+        {
+            write_csr(old);
         }
     }
 }

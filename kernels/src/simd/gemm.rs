@@ -99,7 +99,14 @@ pub fn pack_cols_len(r: usize, n: usize) -> usize {
 ///
 /// Layout: `out[((p·K + k)·G·nvu + g·nvu + w)·L + l] = W[g·H + p·nvu·L + w·L + l, k]`,
 /// zero past `H`.
-pub fn pack_gates<S: Simd, T: Elem>(w: &[T], gates: usize, hidden: usize, k: usize, nvu: usize, out: &mut [T]) -> usize {
+pub fn pack_gates<S: Simd, T: Elem>(
+    w: &[T],
+    gates: usize,
+    hidden: usize,
+    k: usize,
+    nvu: usize,
+    out: &mut [T],
+) -> usize {
     let l = T::lanes::<S>();
     let u = nvu * l;
     let np = hidden.div_ceil(u);
@@ -154,7 +161,13 @@ pub fn pack_cols<S: Simd, T: Elem>(w: &[T], r: usize, n: usize, nv: usize, out: 
 /// for different (row, panel) pairs, hence `&self`.
 pub trait Epilogue<T: Elem>: Sync {
     /// Finishes one tile.
-    fn apply<S: Simd, const M: usize, const NV: usize>(&self, s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]);
+    fn apply<S: Simd, const M: usize, const NV: usize>(
+        &self,
+        s: S,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
+    );
 }
 
 /// The left operand `A`: row `b` is `data[b·ld ..][..K]`.
@@ -334,14 +347,12 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
     }
 }
 
-
 /// Views packed values as `[panel][k]` arrays of `NV` vectors.
 #[inline(always)]
 pub(crate) fn as_panels<S: Simd, T: Elem, const NV: usize>(packed: &[T]) -> &[[T::V<S>; NV]] {
     let (v, _) = T::as_simd::<S>(packed);
     v.as_chunks::<NV>().0
 }
-
 
 // ---------------------------------------------------------------------------
 // BLAS-shaped entry points (used by tests and benchmarks; the sequence kernels
@@ -367,7 +378,13 @@ struct Store<'a, T> {
 
 impl<T: Elem> Epilogue<T> for Store<'_, T> {
     #[inline(always)]
-    fn apply<S: Simd, const M: usize, const NV: usize>(&self, _s: S, row0: usize, panel: usize, acc: &[[T::V<S>; NV]; M]) {
+    fn apply<S: Simd, const M: usize, const NV: usize>(
+        &self,
+        _s: S,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
+    ) {
         let l = T::lanes::<S>();
         for (r, acc) in acc.iter().enumerate() {
             for (v, &a) in acc.iter().enumerate() {
@@ -422,13 +439,7 @@ impl<T: Elem> WithSimd for GateProduct<'_, T> {
                     npanels: np,
                 };
                 let gh = self.gates * self.hidden;
-                let epi = Store {
-                    y,
-                    ldy: gh,
-                    n: gh,
-                    u: $nvu * l,
-                    gates: Some((self.gates, self.hidden)),
-                };
+                let epi = Store { y, ldy: gh, n: gh, u: $nvu * l, gates: Some((self.gates, self.hidden)) };
                 job.run::<_, $mr>(s, 0..self.b, 0..np, self.b, &epi);
             }};
         }

@@ -20,6 +20,10 @@
 //! tiny numbers they are, so activations never run into the slow microcode path
 //! that denormal operands trigger on x86.
 
+// The polynomial coefficients are written as published (Cephes), with more
+// digits than an f32 holds.
+#![allow(clippy::excessive_precision)]
+
 use super::{Elem, Level, dispatch, level};
 use crate::activation::Activation;
 use pulp::{Simd, WithSimd};
