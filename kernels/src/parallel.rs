@@ -142,7 +142,11 @@ impl Drop for PoisonOnUnwind<'_> {
 /// Allocates only to spawn the workers (once per call), never per step.
 pub(crate) fn run_steps<F: Fn(usize, usize) + Sync>(threads: usize, parts: usize, steps: usize, ftz: bool, work: F) {
     assert!((1..=MAX_PARTS).contains(&parts), "run_steps: 1..={MAX_PARTS} parts");
-    let workers = threads.min(parts).min(rayon::current_num_threads()).max(1);
+    // (Asking rayon for its thread count would start the global pool: not for one thread.)
+    let workers = match threads.min(parts) {
+        0 | 1 => 1,
+        n => n.min(rayon::current_num_threads()),
+    };
     if workers == 1 {
         let _ftz = crate::simd::fp::Ftz::new(ftz);
         for s in 0..steps {

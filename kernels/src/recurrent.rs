@@ -114,7 +114,7 @@ pub(crate) fn par_gemm<T: Real>(
 ) {
     let (m, n) = (a.rows, b.cols);
     let work = 2 * m * n * a.cols;
-    let parts = threads.min(MAX_PARTS).min(m).min(work / MIN_GEMM_WORK).max(1);
+    let parts = if work >= MIN_GEMM_WORK { threads.min(MAX_PARTS).min(m).max(1) } else { 1 };
     if parts == 1 {
         if let Some(f) = init {
             f(0, c);
