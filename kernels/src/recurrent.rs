@@ -30,29 +30,6 @@ use crate::simd::gemm::{self as sg, Job, Lhs};
 use crate::simd::{Level, dispatch};
 use pulp::{Simd, WithSimd};
 
-/// Forward tile shapes, `(NV, MR)` per gate count (see `simd::gemm`):
-/// G = 1 uses 2 vectors per panel, G = 3 and G = 4 one vector of units per gate.
-macro_rules! fwd_config {
-    ($g:expr, $go:ident) => {
-        match $g {
-            1 => $go!(2, 4),
-            3 => $go!(3, 4),
-            _ => $go!(4, 2),
-        }
-    };
-}
-
-/// Backward tile shapes `(NV, MR)` by lane count (panels span at least 8 units).
-macro_rules! bwd_config {
-    ($lanes:expr, $go:ident) => {
-        match $lanes {
-            1 => $go!(8, 2),
-            2 => $go!(4, 3),
-            _ => $go!(2, 4),
-        }
-    };
-}
-
 /// Per-step product work (FLOPs) below which one part runs a whole panel-split step.
 const MIN_STEP_WORK: usize = 96 * 1024;
 /// Big-GEMM work (FLOPs) below which it is not split.
@@ -263,12 +240,7 @@ impl<T: Real> WithSimd for Forward<'_, T> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        macro_rules! go {
-            ($nv:literal, $mr:literal) => {
-                self.go::<S, $nv, $mr>(s)
-            };
-        }
-        fwd_config!(self.cell.gates(), go)
+        self.go::<S, { sg::NV }, { sg::MR }>(s)
     }
 }
 
@@ -279,10 +251,12 @@ impl<T: Real> Forward<'_, T> {
         let gh = g * h;
         let bg = b * gh;
         let (packed, rest) = self.scratch.split_at_mut(sg::pack_gates_len(g, h, h));
-        let np = sg::pack_gates::<S, T>(self.w_hh, g, h, h, NV / g, packed);
+        // `nb` unit blocks of `NV·L` units, `np = nb·G` panels.
+        let nb = sg::pack_gates::<S, T>(self.w_hh, g, h, h, NV, packed);
+        let np = nb * g;
         let partial = &mut rest[..b * np * NV * T::lanes::<S>()];
         let packed: &[T] = packed;
-        let (split_by, parts) = plan(self.threads, b, np, 2 * bg * h);
+        let (split_by, parts) = plan(self.threads, b, nb, 2 * bg * h);
         let ftz = T::IS_F32;
         let b_hn = &self.b_hh[(2 * h).min(gh)..];
         let (w_ih, b_ih, b_hh, x) = (self.w_ih, self.b_ih, self.b_hh, self.x);
@@ -341,7 +315,9 @@ impl<T: Real> Forward<'_, T> {
             };
             match split_by {
                 Split::Panels => run_steps(self.threads, parts, t1 - t0, ftz, |i, p| {
-                    step(t0 + i, 0..b, split(np, parts, p));
+                    // A part owns whole unit blocks (all gates of its units).
+                    let blocks = split(nb, parts, p);
+                    step(t0 + i, 0..b, blocks.start * g..blocks.end * g);
                 }),
                 Split::Rows => run_parts(self.threads, parts, ftz, |p| {
                     for t in t0..t1 {
@@ -523,12 +499,7 @@ impl<T: Real> WithSimd for Backward<'_, T> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        macro_rules! go {
-            ($nv:literal, $mr:literal) => {
-                self.go::<S, $nv, $mr>(s)
-            };
-        }
-        bwd_config!(T::lanes::<S>(), go)
+        self.go::<S, { sg::NV }, { sg::MR }>(s)
     }
 }
 

@@ -11,7 +11,7 @@
 //! scaled by `r`) and is added here. The tape keeps `r, z, n` and
 //! `W_hn h_{t-1} + b_hn`.
 
-use super::fused::{DhSink, ld, lds, st, total_dh, units};
+use super::fused::{DhSink, ld, lds, pf, pfs, st, total_dh, units};
 use crate::activation::sigmoid;
 use crate::parallel::{Shared, Src};
 use crate::real::Real;
@@ -114,6 +114,23 @@ pub(crate) struct Fwd<'a, T> {
 
 impl<T: Real> Epilogue<T> for Fwd<'_, T> {
     #[inline(always)]
+    fn prefetch<S: Simd, const NV: usize>(&self, row0: usize, m: usize, panel: usize) {
+        let (hs, u) = (self.hidden, NV * T::lanes::<S>());
+        let (p, gate) = (panel / 3, panel % 3);
+        let j = p * u;
+        let u = u.min(hs - j);
+        for b in row0..row0 + m {
+            pf(self.gates, self.g_off + b * 3 * hs + gate * hs + j, u);
+            if gate == 2 {
+                pf(self.hn, self.hn_off + b * hs + j, u);
+                pf(self.h_out, self.h_off + b * hs + j, u);
+            }
+        }
+    }
+
+    /// Panel `p·3 + k` holds gate `k` of unit block `p`: `r, z` are activated and
+    /// parked in the gate buffer; at `n` the update completes.
+    #[inline(always)]
     fn apply<S: Simd, const M: usize, const NV: usize>(
         &self,
         s: S,
@@ -122,24 +139,26 @@ impl<T: Real> Epilogue<T> for Fwd<'_, T> {
         acc: &[[T::V<S>; NV]; M],
     ) {
         let (l, hs) = (T::lanes::<S>(), self.hidden);
-        let nvu = NV / 3;
+        let (p, gate) = (panel / 3, panel % 3);
         let one = T::vsplat(s, T::ONE);
         for (r, acc) in acc.iter().enumerate() {
             let b = row0 + r;
             let grow = self.g_off + b * 3 * hs;
-            for w in 0..nvu {
-                let Some((j, n)) = units(panel, nvu * l, w, l, hs) else { break };
-                let x = |g: usize| ld::<S, T>(self.gates, grow + g * hs + j, n);
-                let rg = T::vsigmoid(s, T::vadd(s, acc[w], x(0)));
-                let z = T::vsigmoid(s, T::vadd(s, acc[nvu + w], x(1)));
-                let hn = T::vadd(s, acc[2 * nvu + w], lds::<S, T>(self.b_hn, j, n));
-                let nn = T::vtanh(s, T::vfma(s, rg, hn, x(2)));
+            for (w, &a) in acc.iter().enumerate() {
+                let Some((j, n)) = units(p, NV * l, w, l, hs) else { break };
+                let at = |k: usize| grow + k * hs + j;
+                if gate < 2 {
+                    let v = T::vsigmoid(s, T::vadd(s, a, ld::<S, T>(self.gates, at(gate), n)));
+                    st::<S, T>(self.gates, at(gate), n, v);
+                    continue;
+                }
+                let (rg, z) = (ld::<S, T>(self.gates, at(0), n), ld::<S, T>(self.gates, at(1), n));
+                let hn = T::vadd(s, a, lds::<S, T>(self.b_hn, j, n));
+                let nn = T::vtanh(s, T::vfma(s, rg, hn, ld::<S, T>(self.gates, at(2), n)));
                 let hp = T::vload_n::<S>(self.h_prev.get(b * hs + j, n));
                 // h = (1 - z)·n + z·h_prev
                 let h = T::vfma(s, z, hp, T::vmul(s, T::vsub(s, one, z), nn));
-                for (k, v) in [rg, z, nn].into_iter().enumerate() {
-                    st::<S, T>(self.gates, grow + k * hs + j, n, v);
-                }
+                st::<S, T>(self.gates, at(2), n, nn);
                 st::<S, T>(self.hn, self.hn_off + b * hs + j, n, hn);
                 st::<S, T>(self.h_out, self.h_off + b * hs + j, n, h);
             }
@@ -171,6 +190,23 @@ pub(crate) struct Bwd<'a, T> {
 }
 
 impl<T: Real> Epilogue<T> for Bwd<'_, T> {
+    #[inline(always)]
+    fn prefetch<S: Simd, const NV: usize>(&self, row0: usize, m: usize, panel: usize) {
+        let (hs, u) = (self.hidden, NV * T::lanes::<S>());
+        let j = panel * u;
+        let u = u.min(hs - j);
+        for b in row0..row0 + m {
+            for g in 0..3 {
+                pf(self.gates, self.g_off + b * 3 * hs + g * hs + j, u);
+            }
+            pf(self.hn, self.hn_off + b * hs + j, u);
+            pfs(self.h_prev, b * hs + j, u);
+            if let Some(d) = self.dh_out {
+                pfs(d, b * hs + j, u);
+            }
+        }
+    }
+
     #[inline(always)]
     fn apply<S: Simd, const M: usize, const NV: usize>(
         &self,

@@ -10,7 +10,7 @@
 //! The tape keeps the four activated gates and `c_t`; with `h_t` (the output)
 //! that is `6·B·H` values per step, all that backward needs.
 
-use super::fused::{DhSink, ld, lds, st, total_dh, units};
+use super::fused::{DhSink, ld, lds, pf, pfs, st, total_dh, units};
 use crate::activation::sigmoid;
 use crate::parallel::{Shared, Src};
 use crate::real::Real;
@@ -89,6 +89,23 @@ pub(crate) struct Fwd<'a, T> {
 
 impl<T: Real> Epilogue<T> for Fwd<'_, T> {
     #[inline(always)]
+    fn prefetch<S: Simd, const NV: usize>(&self, row0: usize, m: usize, panel: usize) {
+        let (hs, u) = (self.hidden, NV * T::lanes::<S>());
+        let (p, gate) = (panel / 4, panel % 4);
+        let j = p * u;
+        let u = u.min(hs - j);
+        for b in row0..row0 + m {
+            pf(self.gates, self.g_off + b * 4 * hs + gate * hs + j, u);
+            if gate == 3 {
+                pf(self.c, self.c_off + b * hs + j, u);
+                pf(self.h_out, self.h_off + b * hs + j, u);
+            }
+        }
+    }
+
+    /// Panel `p·4 + k` holds gate `k` of unit block `p`: `i, f, g` are activated
+    /// and parked in the gate buffer; at `o` the state update completes.
+    #[inline(always)]
     fn apply<S: Simd, const M: usize, const NV: usize>(
         &self,
         s: S,
@@ -97,23 +114,29 @@ impl<T: Real> Epilogue<T> for Fwd<'_, T> {
         acc: &[[T::V<S>; NV]; M],
     ) {
         let (l, hs) = (T::lanes::<S>(), self.hidden);
-        let nvu = NV / 4;
+        let (p, gate) = (panel / 4, panel % 4);
         for (r, acc) in acc.iter().enumerate() {
             let b = row0 + r;
             let grow = self.g_off + b * 4 * hs;
-            for w in 0..nvu {
-                let Some((j, n)) = units(panel, nvu * l, w, l, hs) else { break };
-                let pre = |g: usize| T::vadd(s, acc[g * nvu + w], ld::<S, T>(self.gates, grow + g * hs + j, n));
-                let i = T::vsigmoid(s, pre(0));
-                let f = T::vsigmoid(s, pre(1));
-                let g = T::vtanh(s, pre(2));
-                let o = T::vsigmoid(s, pre(3));
+            for (w, &a) in acc.iter().enumerate() {
+                let Some((j, n)) = units(p, NV * l, w, l, hs) else { break };
+                let at = |k: usize| grow + k * hs + j;
+                let pre = T::vadd(s, a, ld::<S, T>(self.gates, at(gate), n));
+                if gate < 3 {
+                    let v = if gate == 2 { T::vtanh(s, pre) } else { T::vsigmoid(s, pre) };
+                    st::<S, T>(self.gates, at(gate), n, v);
+                    continue;
+                }
+                let o = T::vsigmoid(s, pre);
+                let (i, f, g) = (
+                    ld::<S, T>(self.gates, at(0), n),
+                    ld::<S, T>(self.gates, at(1), n),
+                    ld::<S, T>(self.gates, at(2), n),
+                );
                 let cp = T::vload_n::<S>(self.c_prev.get(b * hs + j, n));
                 let c = T::vfma(s, f, cp, T::vmul(s, i, g));
                 let h = T::vmul(s, o, T::vtanh(s, c));
-                for (k, v) in [i, f, g, o].into_iter().enumerate() {
-                    st::<S, T>(self.gates, grow + k * hs + j, n, v);
-                }
+                st::<S, T>(self.gates, at(3), n, o);
                 st::<S, T>(self.c, self.c_off + b * hs + j, n, c);
                 st::<S, T>(self.h_out, self.h_off + b * hs + j, n, h);
             }
@@ -142,6 +165,23 @@ pub(crate) struct Bwd<'a, T> {
 }
 
 impl<T: Real> Epilogue<T> for Bwd<'_, T> {
+    #[inline(always)]
+    fn prefetch<S: Simd, const NV: usize>(&self, row0: usize, m: usize, panel: usize) {
+        let (hs, u) = (self.hidden, NV * T::lanes::<S>());
+        let j = panel * u;
+        let u = u.min(hs - j);
+        for b in row0..row0 + m {
+            for g in 0..4 {
+                pf(self.gates, self.g_off + b * 4 * hs + g * hs + j, u);
+            }
+            pfs(self.c_t, b * hs + j, u);
+            pfs(self.c_prev, b * hs + j, u);
+            if let Some(d) = self.dh_out {
+                pfs(d, b * hs + j, u);
+            }
+        }
+    }
+
     #[inline(always)]
     fn apply<S: Simd, const M: usize, const NV: usize>(
         &self,

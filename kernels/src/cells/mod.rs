@@ -93,6 +93,20 @@ pub(crate) mod fused {
         T::vstore_n::<S>(buf.slice_mut(off, n), v);
     }
 
+    /// Prefetches the `u` values at `off` of a shared buffer (both ends' lines).
+    #[inline(always)]
+    pub(crate) fn pf<T>(buf: &Shared<'_, T>, off: usize, u: usize) {
+        crate::simd::prefetch(buf.slice(off, 1));
+        crate::simd::prefetch(buf.slice(off + u - 1, 1));
+    }
+
+    /// Prefetches the `u` values at `off` of a slice (both ends' lines).
+    #[inline(always)]
+    pub(crate) fn pfs<T>(buf: &[T], off: usize, u: usize) {
+        crate::simd::prefetch(&buf[off..]);
+        crate::simd::prefetch(&buf[off + u - 1..]);
+    }
+
     /// `(first unit, valid units)` of vector `w` of `panel` (`u` units per panel),
     /// or `None` past `hidden`.
     #[inline(always)]

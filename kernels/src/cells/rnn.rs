@@ -3,7 +3,7 @@
 //! Both biases are folded into the hoisted input projection, so a step is the
 //! recurrent product plus one activation.
 
-use super::fused::{DhSink, ld, lds, st, total_dh, units};
+use super::fused::{DhSink, ld, lds, pf, pfs, st, total_dh, units};
 use crate::activation::Activation;
 use crate::parallel::Shared;
 use crate::real::Real;
@@ -43,6 +43,17 @@ pub(crate) struct Fwd<'a, T> {
 
 impl<T: Real> Epilogue<T> for Fwd<'_, T> {
     #[inline(always)]
+    fn prefetch<S: Simd, const NV: usize>(&self, row0: usize, m: usize, panel: usize) {
+        let (hs, u) = (self.hidden, NV * T::lanes::<S>());
+        let j = panel * u;
+        let u = u.min(hs - j);
+        for b in row0..row0 + m {
+            pf(self.xg, self.xg_off + b * hs + j, u);
+            pf(self.h_out, self.h_off + b * hs + j, u);
+        }
+    }
+
+    #[inline(always)]
     fn apply<S: Simd, const M: usize, const NV: usize>(
         &self,
         s: S,
@@ -79,6 +90,20 @@ pub(crate) struct Bwd<'a, T> {
 }
 
 impl<T: Real> Epilogue<T> for Bwd<'_, T> {
+    #[inline(always)]
+    fn prefetch<S: Simd, const NV: usize>(&self, row0: usize, m: usize, panel: usize) {
+        let (hs, u) = (self.hidden, NV * T::lanes::<S>());
+        let j = panel * u;
+        let u = u.min(hs - j);
+        for b in row0..row0 + m {
+            pf(self.gates, self.g_off + b * hs + j, u);
+            pfs(self.h_t, b * hs + j, u);
+            if let Some(d) = self.dh_out {
+                pfs(d, b * hs + j, u);
+            }
+        }
+    }
+
     #[inline(always)]
     fn apply<S: Simd, const M: usize, const NV: usize>(
         &self,

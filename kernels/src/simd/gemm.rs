@@ -9,11 +9,13 @@
 //! `k`, the `NV` vectors of row `k` of its columns, so one step streams every
 //! panel contiguously. Columns past `N` are zero. Two packings are used:
 //!
-//! - [`pack_gates`], forward, `P = W_hhᵀ` with the `G` gates of a block of
-//!   hidden units interleaved: vector `v = g·NVU + w` of panel `p` covers the
-//!   rows `g·H + p·u_h + w·L + l` of `W_hh`, `u_h = NVU·L` units per panel.
-//!   A tile of `Y` then holds every gate of its units, which the cell update
-//!   (the epilogue) consumes while it is in registers.
+//! - [`pack_gates`], forward, `P = W_hhᵀ` in gate-interleaved panels: the
+//!   hidden units are cut in blocks of `u`, and block `p` owns the `G`
+//!   consecutive panels `q = p·G + g`, panel `q` holding the rows
+//!   `g·H + p·u ..` of `W_hh` (gate `g` of those units). The panels of a block
+//!   are finished in gate order, so the cell update (the epilogue) sees each
+//!   gate's tile while it is in registers and, at the last gate, the earlier
+//!   gates of the same rows and units it parked in the (L1-hot) gate buffer.
 //! - [`pack_cols`], backward, `P = W_hh` cut into column panels (`dh_prev = dG · W_hh`).
 //!
 //! The micro-kernel keeps an `MR × NV` register tile of accumulators and, for
@@ -95,38 +97,28 @@ pub fn pack_cols_len(r: usize, n: usize) -> usize {
 }
 
 /// Packs `W_hh: [G·H, K]` (row-major, PyTorch gate blocks) into forward panels
-/// of `nvu·L` hidden units × `G` gates; returns the number of panels.
+/// of `u = nv·L` hidden units; returns the number of unit blocks `np` (the
+/// panels are `np·G`).
 ///
-/// Layout: `out[((p·K + k)·G·nvu + g·nvu + w)·L + l] = W[g·H + p·nvu·L + w·L + l, k]`,
-/// zero past `H`.
-pub fn pack_gates<S: Simd, T: Elem>(
-    w: &[T],
-    gates: usize,
-    hidden: usize,
-    k: usize,
-    nvu: usize,
-    out: &mut [T],
-) -> usize {
-    let l = T::lanes::<S>();
-    let u = nvu * l;
+/// Layout: `out[((p·G + g)·K + k)·u + c] = W[g·H + p·u + c, k]`, zero past `H`.
+pub fn pack_gates<S: Simd, T: Elem>(w: &[T], gates: usize, hidden: usize, k: usize, nv: usize, out: &mut [T]) -> usize {
+    let u = nv * T::lanes::<S>();
     let np = hidden.div_ceil(u);
-    let nv = gates * nvu;
     assert_eq!(w.len(), gates * hidden * k, "pack_gates: `w` has the wrong length");
-    assert!(out.len() >= np * k * nv * l, "pack_gates: `out` too short");
+    assert!(out.len() >= np * gates * k * u, "pack_gates: `out` too short");
     for p in 0..np {
-        let panel = &mut out[p * k * nv * l..][..k * nv * l];
         for g in 0..gates {
+            let panel = &mut out[(p * gates + g) * k * u..][..k * u];
             for c in 0..u {
                 let unit = p * u + c;
-                let col = g * u + c; // == (g·nvu + w)·L + l
                 if unit < hidden {
                     let row = &w[(g * hidden + unit) * k..][..k];
                     for (kk, &v) in row.iter().enumerate() {
-                        panel[kk * nv * l + col] = v;
+                        panel[kk * u + c] = v;
                     }
                 } else {
                     for kk in 0..k {
-                        panel[kk * nv * l + col] = T::default();
+                        panel[kk * u + c] = T::default();
                     }
                 }
             }
@@ -168,6 +160,14 @@ pub trait Epilogue<T: Elem>: Sync {
         panel: usize,
         acc: &[[T::V<S>; NV]; M],
     );
+
+    /// Called when the tile of rows `row0..row0 + m` and `panel` starts its
+    /// first `K` block: a chance to prefetch what [`Epilogue::apply`] will
+    /// read, while the `k` loop runs.
+    #[inline(always)]
+    fn prefetch<S: Simd, const NV: usize>(&self, row0: usize, m: usize, panel: usize) {
+        let _ = (row0, m, panel);
+    }
 }
 
 /// The left operand `A`: row `b` is `data[b·ld ..][..K]`.
@@ -283,6 +283,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
             for p in panels {
                 let panel = &self.packed[p * k..][..k];
                 let row = a.data.get(0, k);
+                epi.prefetch::<S, NV>(0, 1, p);
                 let acc = match NV {
                     1 | 2 => gemv::<S, T, NV, 4>(s, panel, row),
                     3 => gemv::<S, T, NV, 3>(s, panel, row),
@@ -326,7 +327,9 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
         epi: &E,
     ) {
         let mut acc = [zero::<S, T, NV>(s); MM];
-        if !first {
+        if first {
+            epi.prefetch::<S, NV>(r0, MM, p);
+        } else {
             let nl = NV * T::lanes::<S>();
             for (r, acc) in acc.iter_mut().enumerate() {
                 let src = self.partial.slice(((r0 + r) * self.npanels + p) * nl, nl);
@@ -358,14 +361,11 @@ pub(crate) fn as_panels<S: Simd, T: Elem, const NV: usize>(packed: &[T]) -> &[[T
 // BLAS-shaped entry points (used by tests and benchmarks; the sequence kernels
 // call the jobs directly with their fused epilogues).
 
-/// Vectors of a backward panel for `L` lanes (so that a panel spans at least 8 columns).
-pub(crate) const fn bwd_nv(lanes: usize) -> usize {
-    match lanes {
-        1 => 8,
-        2 => 4,
-        _ => 2,
-    }
-}
+/// Vectors per panel of the sequence kernels (forward and backward).
+pub(crate) const NV: usize = 2;
+/// Rows per register tile of the sequence kernels: `MR × NV = 12` accumulators,
+/// plus `NV` weight vectors and a broadcast, fill AVX2's sixteen registers.
+pub(crate) const MR: usize = 6;
 
 struct Store<'a, T> {
     y: Shared<'a, T>,
@@ -390,9 +390,8 @@ impl<T: Elem> Epilogue<T> for Store<'_, T> {
             for (v, &a) in acc.iter().enumerate() {
                 let (col, limit) = match self.gates {
                     Some((g, h)) => {
-                        let nvu = NV / g;
-                        let unit = panel * self.u + (v % nvu) * l;
-                        ((v / nvu) * h + unit, h - unit.min(h))
+                        let unit = (panel / g) * self.u + v * l;
+                        ((panel % g) * h + unit, h - unit.min(h))
                     }
                     None => {
                         let c = panel * self.u + v * l;
@@ -422,39 +421,30 @@ impl<T: Elem> WithSimd for GateProduct<'_, T> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        macro_rules! go {
-            ($nv:literal, $nvu:literal, $mr:literal) => {{
-                let l = T::lanes::<S>();
-                let mut packed = vec![T::default(); pack_gates_len(self.gates, self.hidden, self.k)];
-                let np = pack_gates::<S, T>(self.w, self.gates, self.hidden, self.k, $nvu, &mut packed);
-                let mut partial = vec![T::default(); self.b * np * $nv * l];
-                // SAFETY: one job on this thread: each (row, panel) slot and each
-                // element of `y` is touched by one tile, through one reference at a time.
-                let (partial, y) = unsafe { (Shared::new(&mut partial), Shared::new(self.y)) };
-                let job = Job::<T, S, $nv> {
-                    packed: as_panels::<S, T, $nv>(&packed),
-                    k: self.k,
-                    a: Some(Lhs { data: Src::Slice(self.x), ld: self.k }),
-                    partial: &partial,
-                    npanels: np,
-                };
-                let gh = self.gates * self.hidden;
-                let epi = Store { y, ldy: gh, n: gh, u: $nvu * l, gates: Some((self.gates, self.hidden)) };
-                job.run::<_, $mr>(s, 0..self.b, 0..np, self.b, &epi);
-            }};
-        }
-        match self.gates {
-            1 => go!(2, 2, 4),
-            3 => go!(3, 1, 4),
-            4 => go!(4, 1, 2),
-            g => panic!("gate_product: {g} gates (expected 1, 3 or 4)"),
-        }
+        let l = T::lanes::<S>();
+        let g = self.gates;
+        let mut packed = vec![T::default(); pack_gates_len(g, self.hidden, self.k)];
+        let np = pack_gates::<S, T>(self.w, g, self.hidden, self.k, NV, &mut packed) * g;
+        let mut partial = vec![T::default(); self.b * np * NV * l];
+        // SAFETY: one job on this thread: each (row, panel) slot and each
+        // element of `y` is touched by one tile, through one reference at a time.
+        let (partial, y) = unsafe { (Shared::new(&mut partial), Shared::new(self.y)) };
+        let job = Job::<T, S, NV> {
+            packed: as_panels::<S, T, NV>(&packed),
+            k: self.k,
+            a: Some(Lhs { data: Src::Slice(self.x), ld: self.k }),
+            partial: &partial,
+            npanels: np,
+        };
+        let gh = g * self.hidden;
+        let epi = Store { y, ldy: gh, n: gh, u: NV * l, gates: Some((g, self.hidden)) };
+        job.run::<_, MR>(s, 0..self.b, 0..np, self.b, &epi);
     }
 }
 
 /// `Y[b, g·H + j] = Σ_k X[b, k] · W[g·H + j, k]`, i.e. `Y = X · Wᵀ` for
 /// `W: [G·H, K]`, `X: [B, K]`, `Y: [B, G·H]`, all row-major, at `level`,
-/// through the forward gate panels (`G` in 1, 3, 4). Allocates its packing
+/// through the forward gate panels (any `G >= 1`). Allocates its packing
 /// buffers: a test and benchmark entry point for the kernels of the time loop.
 #[track_caller]
 #[allow(clippy::too_many_arguments)]
@@ -495,31 +485,22 @@ impl<T: Elem> WithSimd for ColProduct<'_, T> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        macro_rules! go {
-            ($nv:literal) => {{
-                let l = T::lanes::<S>();
-                let mut packed = vec![T::default(); pack_cols_len(self.r, self.n)];
-                let np = pack_cols::<S, T>(self.w, self.r, self.n, $nv, &mut packed);
-                let mut partial = vec![T::default(); self.b * np * $nv * l];
-                // SAFETY: one job on this thread: each (row, panel) slot and each
-                // element of `y` is touched by one tile, through one reference at a time.
-                let (partial, y) = unsafe { (Shared::new(&mut partial), Shared::new(self.y)) };
-                let job = Job::<T, S, $nv> {
-                    packed: as_panels::<S, T, $nv>(&packed),
-                    k: self.r,
-                    a: Some(Lhs { data: Src::Slice(self.a), ld: self.r }),
-                    partial: &partial,
-                    npanels: np,
-                };
-                let epi = Store { y, ldy: self.n, n: self.n, u: $nv * l, gates: None };
-                job.run::<_, 4>(s, 0..self.b, 0..np, self.b, &epi);
-            }};
-        }
-        match bwd_nv(T::lanes::<S>()) {
-            8 => go!(8),
-            4 => go!(4),
-            _ => go!(2),
-        }
+        let l = T::lanes::<S>();
+        let mut packed = vec![T::default(); pack_cols_len(self.r, self.n)];
+        let np = pack_cols::<S, T>(self.w, self.r, self.n, NV, &mut packed);
+        let mut partial = vec![T::default(); self.b * np * NV * l];
+        // SAFETY: one job on this thread: each (row, panel) slot and each
+        // element of `y` is touched by one tile, through one reference at a time.
+        let (partial, y) = unsafe { (Shared::new(&mut partial), Shared::new(self.y)) };
+        let job = Job::<T, S, NV> {
+            packed: as_panels::<S, T, NV>(&packed),
+            k: self.r,
+            a: Some(Lhs { data: Src::Slice(self.a), ld: self.r }),
+            partial: &partial,
+            npanels: np,
+        };
+        let epi = Store { y, ldy: self.n, n: self.n, u: NV * l, gates: None };
+        job.run::<_, MR>(s, 0..self.b, 0..np, self.b, &epi);
     }
 }
 

@@ -176,3 +176,20 @@ pub(crate) fn dispatch<Op: pulp::WithSimd>(level: Level, op: Op) -> Op::Output {
         _ => pulp::Arch::Scalar.dispatch(op),
     }
 }
+
+/// Hints the cache line holding `x[0]` into L1 (no-op for an empty slice or
+/// off x86-64). Tiles call it for their epilogue's inputs when they start, so
+/// the loads that follow their `k` loop do not miss.
+#[inline(always)]
+pub(crate) fn prefetch<T>(x: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v) = x.first() {
+        // SAFETY: PREFETCHT0 needs only SSE, which every x86-64 CPU has, and it
+        // never faults (`v` is a valid address anyway).
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((v as *const T).cast::<i8>())
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
