@@ -1,0 +1,382 @@
+//! From a spec file and the command line to the list of configurations to run.
+//!
+//! 1. The file is parsed twice: once into a span-carrying tree, to know where
+//!    every key is written, and once into a plain [`toml::Table`].
+//! 2. `[quick]` overrides (with `--quick`), then `--set KEY=VALUE` overrides
+//!    are applied to the table; each overridden key remembers where its value
+//!    came from. An override of a swept key replaces the sweep; an override of
+//!    `sweep.KEY` replaces that sweep list.
+//! 3. The table is deserialized into a [`Spec`] and range-checked, and so is
+//!    every point of the `[sweep]` cartesian product.
+//!
+//! Any failure is a [`SpecError`] naming the file, line and column (or the
+//! `--set` argument) and the dotted key, with a "did you mean" suggestion
+//! for misspelt names.
+
+use crate::spec::Spec;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use toml::Value;
+use toml::de::{DeTable, DeValue};
+
+/// Where a value was written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Origin {
+    /// In the spec file.
+    File {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+    },
+    /// On the command line, as this `--set` argument.
+    Set(String),
+}
+
+/// A spec error, reported before any run starts (exit code 2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpecError {
+    /// The spec file.
+    pub file: String,
+    /// Where in it (or on the command line) the offending value is, if known.
+    pub origin: Option<Origin>,
+    /// The dotted key, if the error concerns one.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.origin {
+            Some(Origin::File { line, col }) => write!(f, "{}:{line}:{col}: ", self.file)?,
+            Some(Origin::Set(arg)) => write!(f, "{}: in `--set {arg}`: ", self.file)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        if let Some(key) = &self.key {
+            write!(f, "key `{key}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// One point of the sweep: its swept values and the resolved spec.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Each swept dotted key and its value here, in sweep order.
+    pub params: Vec<(String, Value)>,
+    /// The resolved configuration.
+    pub spec: Spec,
+}
+
+impl Config {
+    /// `key=value` pairs joined by spaces, or `base` when nothing is swept.
+    pub fn label(&self) -> String {
+        if self.params.is_empty() {
+            return "base".into();
+        }
+        self.params.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// A TOML value as a short text (strings without quotes).
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Everything a sweep needs, fully validated.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The swept keys and their values, in file order.
+    pub sweep: Vec<(String, Vec<Value>)>,
+    /// The cartesian product of the sweep, the first key varying slowest.
+    pub configs: Vec<Config>,
+    /// The resolved spec as TOML, written to `DIR/spec.toml`.
+    pub resolved: String,
+}
+
+/// Reads and validates a spec: see the module docs.
+pub fn load(path: &Path, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        file: file.clone(),
+        origin: None,
+        key: None,
+        message: format!("cannot read the spec file: {e}"),
+    })?;
+    load_str(&file, &text, quick, sets)
+}
+
+/// [`load`] on text already read; `file` names it in messages.
+pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
+    let mut ctx = Context { file: file.to_string(), origins: HashMap::new() };
+    let doc = DeTable::parse(text).map_err(|e| ctx.toml_error(text, &e))?;
+    index_origins(doc.get_ref(), "", text, &mut ctx.origins);
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| ctx.toml_error(text, &e))?;
+
+    let quick_table = table.remove("quick");
+    let mut sweep: Vec<(String, Vec<Value>)> = Vec::new();
+    if let Some(s) = table.remove("sweep") {
+        for (key, value) in flatten(&s, "") {
+            let values = ctx.sweep_values(&format!("sweep.{key}"), value)?;
+            sweep.push((key, values));
+        }
+    }
+    let mut overrides: Vec<(String, Value, Origin)> = Vec::new();
+    if quick {
+        let q = quick_table.ok_or_else(|| ctx.error(None, "--quick given but the spec has no [quick] table"))?;
+        for (key, value) in flatten(&q, "") {
+            let origin = ctx.origin_of(&format!("quick.{key}"));
+            overrides.push((key, value, origin));
+        }
+    }
+    for arg in sets {
+        let (key, value) = parse_set(arg).map_err(|m| SpecError {
+            file: ctx.file.clone(),
+            origin: Some(Origin::Set(arg.clone())),
+            key: None,
+            message: m,
+        })?;
+        overrides.push((key, value, Origin::Set(arg.clone())));
+    }
+    for (key, value, origin) in overrides {
+        ctx.origins.insert(key.clone(), origin);
+        if let Some(swept) = key.strip_prefix("sweep.") {
+            let values = ctx.sweep_values(&key, value)?;
+            match sweep.iter_mut().find(|(k, _)| k == swept) {
+                Some(entry) => entry.1 = values,
+                None => sweep.push((swept.to_string(), values)),
+            }
+        } else {
+            sweep.retain(|(k, _)| *k != key);
+            set_path(&mut table, &key, value).map_err(|m| ctx.error(Some(&key), m))?;
+        }
+    }
+
+    let mut configs = Vec::new();
+    for point in cartesian(&sweep) {
+        let mut t = table.clone();
+        for (key, value) in &point {
+            set_path(&mut t, key, value.clone()).map_err(|m| ctx.swept(&point).error(Some(key), m))?;
+        }
+        configs.push(Config { spec: ctx.swept(&point).resolve(&t)?, params: point });
+    }
+    let resolved = resolved_toml(&table, &sweep);
+    Ok(Plan { sweep, configs, resolved })
+}
+
+/// The error context: the file name and where each key's value came from.
+#[derive(Clone)]
+struct Context {
+    file: String,
+    origins: HashMap<String, Origin>,
+}
+
+impl Context {
+    fn error(&self, key: Option<&str>, message: impl Into<String>) -> SpecError {
+        SpecError {
+            file: self.file.clone(),
+            origin: key.and_then(|k| self.lookup(k)),
+            key: key.map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    /// The origin of `key` or of its closest written ancestor.
+    fn lookup(&self, key: &str) -> Option<Origin> {
+        let mut k = key;
+        loop {
+            if let Some(o) = self.origins.get(k) {
+                return Some(o.clone());
+            }
+            k = &k[..k.rfind('.')?];
+        }
+    }
+
+    /// This context with each swept key located at its `[sweep]` entry.
+    fn swept(&self, point: &[(String, Value)]) -> Context {
+        let mut ctx = self.clone();
+        for (key, _) in point {
+            ctx.origins.insert(key.clone(), self.origin_of(&format!("sweep.{key}")));
+        }
+        ctx
+    }
+
+    fn origin_of(&self, key: &str) -> Origin {
+        self.lookup(key).unwrap_or(Origin::File { line: 1, col: 1 })
+    }
+
+    fn toml_error(&self, text: &str, e: &toml::de::Error) -> SpecError {
+        let origin = e.span().map(|s| {
+            let (line, col) = line_col(text, s.start);
+            Origin::File { line, col }
+        });
+        SpecError { file: self.file.clone(), origin, key: None, message: e.message().trim().to_string() }
+    }
+
+    fn sweep_values(&self, key: &str, value: Value) -> Result<Vec<Value>, SpecError> {
+        match value {
+            Value::Array(v) if !v.is_empty() => Ok(v),
+            Value::Array(_) => Err(self.error(Some(key), "a sweep needs at least one value")),
+            other => Err(self.error(Some(key), format!("a sweep takes a list of values, got `{other}`"))),
+        }
+    }
+
+    /// Deserializes and validates one configuration.
+    fn resolve(&self, table: &toml::Table) -> Result<Spec, SpecError> {
+        let spec: Spec = serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| {
+            let message = e.inner().to_string();
+            let key = error_key(&e.path().to_string(), &message);
+            let mut err = self.error(key.as_deref(), &message);
+            if let Some(s) = suggestion(&message) {
+                err.message.push_str(&format!("; did you mean `{s}`?"));
+            }
+            err
+        })?;
+        spec.validate().map_err(|inv| self.error(Some(&inv.key), inv.message))?;
+        Ok(spec)
+    }
+}
+
+/// The dotted key an error is about: serde's path, plus the field name for an
+/// unknown or missing field (serde reports those at the enclosing table).
+fn error_key(path: &str, message: &str) -> Option<String> {
+    let parent = if path == "." { "" } else { path };
+    let field = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    match (parent, field) {
+        ("", Some(f)) => Some(f.to_string()),
+        ("", None) => None,
+        (p, Some(f)) if !p.ends_with(&format!(".{f}")) && p != f => Some(format!("{p}.{f}")),
+        (p, _) => Some(p.to_string()),
+    }
+}
+
+/// For serde's "unknown field/variant `x`, expected one of `a`, `b`" messages,
+/// the expected name closest to `x` by edit distance, if it is close enough.
+pub fn suggestion(message: &str) -> Option<String> {
+    let rest = ["unknown field `", "unknown variant `"].iter().find_map(|p| message.strip_prefix(p))?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let (_, expected) = rest.split_once("expected")?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let (best, dist) = candidates.iter().map(|c| (*c, edit_distance(unknown, c))).min_by_key(|&(_, d)| d)?;
+    (dist <= unknown.len().max(best.len()) / 2 + 1 && dist > 0).then(|| best.to_string())
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// 1-based line and column (in characters) of byte offset `pos`.
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let before = &text[..pos.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Records the position of every key of the document under its dotted path.
+fn index_origins(table: &DeTable<'_>, prefix: &str, text: &str, out: &mut HashMap<String, Origin>) {
+    for (key, value) in table {
+        let path = join(prefix, key.get_ref());
+        let (line, col) = line_col(text, key.span().start);
+        out.insert(path.clone(), Origin::File { line, col });
+        if let DeValue::Table(t) = value.get_ref() {
+            index_origins(t, &path, text, out);
+        }
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
+}
+
+/// The leaves of a (nested) table as dotted keys, in order.
+fn flatten(value: &Value, prefix: &str) -> Vec<(String, Value)> {
+    match value {
+        Value::Table(t) => t.iter().flat_map(|(k, v)| flatten(v, &join(prefix, k))).collect(),
+        leaf => vec![(prefix.to_string(), leaf.clone())],
+    }
+}
+
+/// Sets the dotted `key` in `table`, creating tables on the way.
+fn set_path(table: &mut toml::Table, key: &str, value: Value) -> Result<(), String> {
+    let mut parts = key.split('.').peekable();
+    let mut t = table;
+    while let Some(part) = parts.next() {
+        if part.is_empty() {
+            return Err(format!("`{key}` is not a valid dotted key"));
+        }
+        if parts.peek().is_none() {
+            t.insert(part.to_string(), value);
+            return Ok(());
+        }
+        let entry = t.entry(part.to_string()).or_insert_with(|| Value::Table(toml::Table::new()));
+        t = entry.as_table_mut().ok_or_else(|| format!("`{part}` in `{key}` is not a table"))?;
+    }
+    Err("empty key".into())
+}
+
+/// Splits `KEY=VALUE`; the value is TOML (`32`, `"lstm"`, `[1, 2]`), and a bare
+/// word that is not valid TOML is taken as a string (`model.cell=lstm`).
+fn parse_set(arg: &str) -> Result<(String, Value), String> {
+    let (key, raw) = arg.split_once('=').ok_or("expected KEY=VALUE")?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err("expected KEY=VALUE with a non-empty key".into());
+    }
+    let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => t.remove("v").ok_or("no value")?,
+        Err(_) => Value::String(raw.trim().to_string()),
+    };
+    Ok((key.to_string(), value))
+}
+
+/// Every combination of the sweep values, first key slowest.
+fn cartesian(sweep: &[(String, Vec<Value>)]) -> Vec<Vec<(String, Value)>> {
+    let mut points = vec![Vec::new()];
+    for (key, values) in sweep {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push((key.clone(), v.clone()));
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// The resolved spec as TOML: the spec's tables with overrides applied, then the `[sweep]` table.
+fn resolved_toml(table: &toml::Table, sweep: &[(String, Vec<Value>)]) -> String {
+    let mut out = toml::to_string(table).expect("a table always serializes");
+    if !sweep.is_empty() {
+        let table: toml::Table = sweep.iter().map(|(k, v)| (k.clone(), Value::Array(v.clone()))).collect();
+        let mut wrapper = toml::Table::new();
+        wrapper.insert("sweep".into(), Value::Table(table));
+        out.push('\n');
+        out.push_str(&toml::to_string(&wrapper).expect("a table always serializes"));
+    }
+    out
+}

@@ -1,0 +1,164 @@
+//! SVG figures of a sweep (plotters' SVG backend, text as SVG `<text>`, no
+//! font files needed): gradient norm against lag, loss curves, success rate
+//! against the first swept variable. Each line of the first two is the median
+//! over seeds of one configuration.
+
+use crate::load::{Plan, value_text};
+use crate::output::{RunRecord, read_csv, runs_dir};
+use crate::summary::ConfigSummary;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+
+const SIZE: (u32, u32) = (900, 560);
+
+/// Writes `DIR/plots/*.svg`; a figure with nothing to show is not written.
+pub fn write_all(dir: &Path, plan: &Plan, records: &[RunRecord], summaries: &[ConfigSummary]) -> io::Result<()> {
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots)?;
+    let labels: Vec<String> = plan.configs.iter().map(|c| c.label()).collect();
+
+    let grad: Vec<Vec<(f64, f64)>> = per_config(plan, records, |id| {
+        let (_, rows) = read_csv(&runs_dir(dir).join(id).join("grad_norms.csv"))?;
+        Ok(rows.iter().filter(|r| r[0] == 0.0).map(|r| (r[1], r[2])).collect())
+    })?;
+    if grad.iter().any(|l| !l.is_empty()) {
+        lines(&plots.join("grad_norms.svg"), "Gradient norm ‖dL/dh_(T-lag)‖ at step 0", "lag", "norm", &labels, &grad)?;
+    }
+    let loss = per_config(plan, records, |id| {
+        let (_, rows) = read_csv(&runs_dir(dir).join(id).join("metrics.csv"))?;
+        Ok(rows.iter().map(|r| (r[0], r[1])).collect())
+    })?;
+    if loss.iter().any(|l| !l.is_empty()) {
+        lines(&plots.join("loss.svg"), "Training loss (median over seeds)", "step", "loss", &labels, &loss)?;
+    }
+    success(&plots.join("success.svg"), plan, summaries)
+}
+
+/// For each configuration, the median over its runs of `(x, y)` series keyed by `x`.
+fn per_config(
+    plan: &Plan,
+    records: &[RunRecord],
+    series: impl Fn(&str) -> io::Result<Vec<(f64, f64)>>,
+) -> io::Result<Vec<Vec<(f64, f64)>>> {
+    (0..plan.configs.len())
+        .map(|i| {
+            let mut at: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+            for r in records.iter().filter(|r| r.config == i) {
+                for (x, y) in series(&r.id)? {
+                    if y.is_finite() && y > 0.0 {
+                        at.entry(x as u64).or_default().push(y);
+                    }
+                }
+            }
+            Ok(at
+                .into_iter()
+                .map(|(x, mut ys)| {
+                    ys.sort_by(f64::total_cmp);
+                    (x as f64, crate::summary::quantile(&ys, 0.5))
+                })
+                .collect())
+        })
+        .collect()
+}
+
+fn plot_err<E: std::fmt::Display>(e: E) -> io::Error {
+    io::Error::other(format!("plot: {e}"))
+}
+
+/// One line per series on a log-scale y axis.
+fn lines(path: &Path, title: &str, x_desc: &str, y_desc: &str, labels: &[String], series: &[Vec<(f64, f64)>]) -> io::Result<()> {
+    let points = series.iter().flatten();
+    let x_max = points.clone().map(|p| p.0).fold(1.0, f64::max);
+    let y_min = points.clone().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let y_max = points.map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    let (y_min, y_max) = (y_min / 2.0, (y_max * 2.0).max(y_min * 4.0));
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let mut chart = chart_builder(&root, title)
+        .build_cartesian_2d(0.0..x_max, (y_min..y_max).log_scale())
+        .map_err(plot_err)?;
+    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).y_label_formatter(&|v| format!("{v:.0e}")).draw().map_err(plot_err)?;
+    for (i, (label, s)) in labels.iter().zip(series).enumerate().filter(|(_, (_, s))| !s.is_empty()) {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(s.iter().copied(), color.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    legend(&mut chart)?;
+    root.present().map_err(plot_err)
+}
+
+fn chart_builder<'a, 'b>(root: &'a DrawingArea<SVGBackend<'b>, Shift>, title: &str) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, ("sans-serif", 20)).margin(15).x_label_area_size(45).y_label_area_size(70);
+    b
+}
+
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>) -> io::Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_err)
+}
+
+/// Success rate with its 95% interval against the first swept key's values;
+/// one line per combination of the other swept keys.
+fn success(path: &Path, plan: &Plan, summaries: &[ConfigSummary]) -> io::Result<()> {
+    let (x_key, x_values) = plan.sweep.first().map_or(("configuration".to_string(), vec!["base".to_string()]), |(k, v)| {
+        (k.clone(), v.iter().map(value_text).collect())
+    });
+    // Group configurations by the values of the other keys, in first-seen order.
+    let mut groups: Vec<(String, Vec<(f64, &ConfigSummary)>)> = Vec::new();
+    for (config, s) in plan.configs.iter().zip(summaries) {
+        let x = config.params.first().map_or(0, |(_, v)| x_values.iter().position(|t| *t == value_text(v)).unwrap_or(0));
+        let rest: Vec<String> = config.params.iter().skip(1).map(|(k, v)| format!("{k}={}", value_text(v))).collect();
+        let name = if rest.is_empty() { "success rate".to_string() } else { rest.join(" ") };
+        match groups.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push((x as f64, s)),
+            None => groups.push((name, vec![(x as f64, s)])),
+        }
+    }
+    let n = x_values.len();
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let mut chart = chart_builder(&root, "Success rate (95% Wilson interval)")
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..1.05)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_key.as_str())
+        .y_desc("success rate")
+        .x_labels(n + 1)
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 { x_values.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+        })
+        .draw()
+        .map_err(plot_err)?;
+    for (i, (name, points)) in groups.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let offset = (i as f64 - (groups.len() - 1) as f64 / 2.0) * 0.03;
+        let pts: Vec<(f64, f64)> = points.iter().map(|(x, s)| (x + offset, s.success_rate)).collect();
+        chart
+            .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(plot_err)?;
+        chart
+            .draw_series(points.iter().map(|(x, s)| {
+                PathElement::new(vec![(x + offset, s.wilson.0), (x + offset, s.wilson.1)], color.stroke_width(1))
+            }))
+            .map_err(plot_err)?;
+    }
+    legend(&mut chart)?;
+    root.present().map_err(plot_err)
+}
