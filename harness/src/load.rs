@@ -231,7 +231,7 @@ impl Context {
     /// Deserializes and validates one configuration.
     fn resolve(&self, table: &toml::Table) -> Result<Spec, SpecError> {
         let spec: Spec = serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| {
-            let message = e.inner().to_string();
+            let message = e.inner().message().trim().to_string();
             let key = error_key(&e.path().to_string(), &message);
             let mut err = self.error(key.as_deref(), &message);
             if let Some(s) = suggestion(&message) {

@@ -246,3 +246,73 @@ impl<T: Real> Model<T> {
         Evaluation { loss_sum: loss * terms as f64, terms, errors, scored }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kshim::init::rng_from_seed;
+    use crate::spec::{AddingVariant, SeqLen, TaskKind, TaskSpec};
+    use crate::tasks;
+
+    fn model_spec(cell: CellKind) -> ModelSpec {
+        let activation = (cell == CellKind::Rnn).then_some(ActivationKind::Tanh);
+        let text = format!("cell = {}\nhidden = 4\nrecurrent_scale = 0.9", serde_json::to_string(&cell).unwrap());
+        ModelSpec { activation, ..toml::from_str(&text).unwrap() }
+    }
+
+    fn task_spec(kind: TaskKind, len: usize) -> TaskSpec {
+        let variant = (kind == TaskKind::Adding).then_some(AddingVariant::Sum);
+        TaskSpec { kind, seq_len: SeqLen { min: len, max: len }, variant, prefix_len: None, noise_var: None }
+    }
+
+    /// The whole model's gradient (readout, loss and layer) against central
+    /// differences of the loss, for every parameter, in f64.
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let tasks = [(TaskKind::Adding, 6), (TaskKind::TemporalOrder, 10), (TaskKind::Copy, 2)];
+        for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+            for (kind, len) in tasks {
+                let task = tasks::make(&task_spec(kind, len));
+                let mut rng = rng_from_seed(7);
+                let mut model = Model::<f64>::init(&model_spec(cell), task.input_size(), task.output_size(), &mut rng);
+                // Non-zero biases so that their gradients are exercised away from the origin.
+                for b in model.params.buffers_mut().into_iter().skip(2) {
+                    b.iter_mut().enumerate().for_each(|(i, v)| *v += 0.05 * ((i % 5) as f64 - 2.0));
+                }
+                let batch = task.generate(&mut rng, len, 3);
+                let analytic = model.gradient(&batch, None).grads;
+                let eps = 1e-6;
+                for buf in 0..6 {
+                    for j in 0..model.params.buffers()[buf].len() {
+                        let orig = model.params.buffers()[buf][j];
+                        model.params.buffers_mut()[buf][j] = orig + eps;
+                        let up = model.gradient(&batch, None).loss;
+                        model.params.buffers_mut()[buf][j] = orig - eps;
+                        let down = model.gradient(&batch, None).loss;
+                        model.params.buffers_mut()[buf][j] = orig;
+                        let numeric = (up - down) / (2.0 * eps);
+                        let a = analytic.buffers()[buf][j];
+                        assert!(
+                            (a - numeric).abs() <= 1e-6 * (1.0 + numeric.abs()),
+                            "{cell:?} {kind:?} buffer {buf} index {j}: analytic {a}, numeric {numeric}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Truncated BPTT drops the gradient flowing across block boundaries: the
+    /// norm reaching steps before the last block is zero for a last-step loss.
+    #[test]
+    fn truncation_cuts_the_gradient_path() {
+        let task = tasks::make(&task_spec(TaskKind::Adding, 8));
+        let mut rng = rng_from_seed(1);
+        let model = Model::<f64>::init(&model_spec(CellKind::Rnn), task.input_size(), task.output_size(), &mut rng);
+        let batch = task.generate(&mut rng, 8, 2);
+        let full = model.gradient(&batch, None).step_norms;
+        let cut = model.gradient(&batch, Some(3)).step_norms;
+        assert!(full.iter().all(|&n| n > 0.0));
+        assert!(cut[..5].iter().all(|&n| n == 0.0) && cut[5..].iter().all(|&n| n > 0.0), "{cut:?}");
+    }
+}
