@@ -55,7 +55,8 @@ pub fn main() -> ExitCode {
             Err(e) => return fail(2, &format!("cannot resume {}: no readable spec.toml ({e})", dir.display())),
         }
     }
-    let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |n| n as usize);
+    let threads =
+        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |n| n as usize);
     match run(&plan, &dir, threads, args.resume) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(1, &format!("{}: {e}", dir.display())),

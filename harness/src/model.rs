@@ -203,7 +203,9 @@ impl<T: Real> Model<T> {
         let hs = self.rnn.hidden_size();
         let mut grads = self.params.zeros_like();
         let mut dh = vec![T::ZERO; h.len()];
-        for ((h_row, dy_row), dh_row) in h.chunks_exact(hs).zip(dy.chunks_exact(self.outputs)).zip(dh.chunks_exact_mut(hs)) {
+        for ((h_row, dy_row), dh_row) in
+            h.chunks_exact(hs).zip(dy.chunks_exact(self.outputs)).zip(dh.chunks_exact_mut(hs))
+        {
             for (o, &g) in dy_row.iter().enumerate() {
                 grads.b_y[o] += g;
                 let w = &self.params.w_hy[o * hs..][..hs];

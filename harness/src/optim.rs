@@ -90,7 +90,10 @@ mod tests {
     use super::*;
 
     fn spec(kind: OptimizerKind) -> TrainSpec {
-        let text = format!("optimizer = \"{}\"\nlr = 0.1\nbatch = 1\nsteps = 1", serde_json::to_value(kind).unwrap().as_str().unwrap());
+        let text = format!(
+            "optimizer = \"{}\"\nlr = 0.1\nbatch = 1\nsteps = 1",
+            serde_json::to_value(kind).unwrap().as_str().unwrap()
+        );
         toml::from_str(&text).unwrap()
     }
 

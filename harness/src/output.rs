@@ -79,7 +79,9 @@ pub fn runs_dir(dir: &Path) -> PathBuf {
 pub fn read_record(dir: &Path, id: &str) -> io::Result<Option<RunRecord>> {
     let path = runs_dir(dir).join(id).join("result.json");
     match fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| io::Error::other(format!("{}: {e}", path.display()))),
+        Ok(text) => {
+            serde_json::from_str(&text).map(Some).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }

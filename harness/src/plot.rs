@@ -69,7 +69,14 @@ fn plot_err<E: std::fmt::Display>(e: E) -> io::Error {
 }
 
 /// One line per series on a log-scale y axis.
-fn lines(path: &Path, title: &str, x_desc: &str, y_desc: &str, labels: &[String], series: &[Vec<(f64, f64)>]) -> io::Result<()> {
+fn lines(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    labels: &[String],
+    series: &[Vec<(f64, f64)>],
+) -> io::Result<()> {
     let points = series.iter().flatten();
     let x_max = points.clone().map(|p| p.0).fold(1.0, f64::max);
     let y_min = points.clone().map(|p| p.1).fold(f64::INFINITY, f64::min);
@@ -77,10 +84,15 @@ fn lines(path: &Path, title: &str, x_desc: &str, y_desc: &str, labels: &[String]
     let (y_min, y_max) = (y_min / 2.0, (y_max * 2.0).max(y_min * 4.0));
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err)?;
-    let mut chart = chart_builder(&root, title)
-        .build_cartesian_2d(0.0..x_max, (y_min..y_max).log_scale())
+    let mut chart =
+        chart_builder(&root, title).build_cartesian_2d(0.0..x_max, (y_min..y_max).log_scale()).map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .draw()
         .map_err(plot_err)?;
-    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).y_label_formatter(&|v| format!("{v:.0e}")).draw().map_err(plot_err)?;
     for (i, (label, s)) in labels.iter().zip(series).enumerate().filter(|(_, (_, s))| !s.is_empty()) {
         let color = Palette99::pick(i).to_rgba();
         chart
@@ -93,7 +105,10 @@ fn lines(path: &Path, title: &str, x_desc: &str, y_desc: &str, labels: &[String]
     root.present().map_err(plot_err)
 }
 
-fn chart_builder<'a, 'b>(root: &'a DrawingArea<SVGBackend<'b>, Shift>, title: &str) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+fn chart_builder<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
     let mut b = ChartBuilder::on(root);
     b.caption(title, ("sans-serif", 20)).margin(15).x_label_area_size(45).y_label_area_size(70);
     b
@@ -112,13 +127,15 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartCont
 /// Success rate with its 95% interval against the first swept key's values;
 /// one line per combination of the other swept keys.
 fn success(path: &Path, plan: &Plan, summaries: &[ConfigSummary]) -> io::Result<()> {
-    let (x_key, x_values) = plan.sweep.first().map_or(("configuration".to_string(), vec!["base".to_string()]), |(k, v)| {
-        (k.clone(), v.iter().map(value_text).collect())
-    });
+    let (x_key, x_values) =
+        plan.sweep.first().map_or(("configuration".to_string(), vec!["base".to_string()]), |(k, v)| {
+            (k.clone(), v.iter().map(value_text).collect())
+        });
     // Group configurations by the values of the other keys, in first-seen order.
     let mut groups: Vec<(String, Vec<(f64, &ConfigSummary)>)> = Vec::new();
     for (config, s) in plan.configs.iter().zip(summaries) {
-        let x = config.params.first().map_or(0, |(_, v)| x_values.iter().position(|t| *t == value_text(v)).unwrap_or(0));
+        let x =
+            config.params.first().map_or(0, |(_, v)| x_values.iter().position(|t| *t == value_text(v)).unwrap_or(0));
         let rest: Vec<String> = config.params.iter().skip(1).map(|(k, v)| format!("{k}={}", value_text(v))).collect();
         let name = if rest.is_empty() { "success rate".to_string() } else { rest.join(" ") };
         match groups.iter_mut().find(|(n, _)| *n == name) {
@@ -139,7 +156,11 @@ fn success(path: &Path, plan: &Plan, summaries: &[ConfigSummary]) -> io::Result<
         .x_labels(n + 1)
         .x_label_formatter(&|x| {
             let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 { x_values.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                x_values.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
         })
         .draw()
         .map_err(plot_err)?;

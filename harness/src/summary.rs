@@ -127,7 +127,10 @@ pub fn csv(plan: &Plan, summaries: &[ConfigSummary]) -> String {
 /// The summary as an aligned text table for the terminal.
 pub fn table(plan: &Plan, summaries: &[ConfigSummary]) -> String {
     let mut header: Vec<String> = plan.sweep.iter().map(|(k, _)| k.clone()).collect();
-    header.extend(["runs", "diverged", "solved", "success (95% CI)", "median steps", "final loss median [min, max]"].map(String::from));
+    header.extend(
+        ["runs", "diverged", "solved", "success (95% CI)", "median steps", "final loss median [min, max]"]
+            .map(String::from),
+    );
     let rows: Vec<Vec<String>> = summaries
         .iter()
         .map(|s| {
@@ -141,8 +144,9 @@ pub fn table(plan: &Plan, summaries: &[ConfigSummary]) -> String {
             r
         })
         .collect();
-    let widths: Vec<usize> =
-        (0..header.len()).map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for row in std::iter::once(&header).chain(&rows) {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();

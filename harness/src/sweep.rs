@@ -125,8 +125,9 @@ impl Progress {
         }
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(pending);
-            let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed_precise} elapsed, ETA {eta}  {msg}")
-                .expect("valid template");
+            let style =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed_precise} elapsed, ETA {eta}  {msg}")
+                    .expect("valid template");
             bar.set_style(style);
             Progress::Bar(bar)
         } else {
@@ -135,7 +136,13 @@ impl Progress {
     }
 
     fn finished(&self, rec: &RunRecord, label: &str) {
-        let what = format!("{} seed {} ({label}): {}{}", rec.id, rec.seed, rec.status, if rec.solved { ", solved" } else { "" });
+        let what = format!(
+            "{} seed {} ({label}): {}{}",
+            rec.id,
+            rec.seed,
+            rec.status,
+            if rec.solved { ", solved" } else { "" }
+        );
         match self {
             Progress::Bar(bar) => {
                 bar.set_message(what);

@@ -28,7 +28,11 @@ pub struct TemporalOrder {
 /// The windows `[lo, hi)` where the marks go in a sequence of length `l`.
 pub fn windows(bits: usize, l: usize) -> Vec<(usize, usize)> {
     let f = |tenths: usize| tenths * l / 10;
-    if bits == 2 { vec![(f(1), 2 * f(1)), (l / 2, l / 2 + f(1))] } else { vec![(f(1), f(2)), (f(3), f(4)), (f(6), f(7))] }
+    if bits == 2 {
+        vec![(f(1), 2 * f(1)), (l / 2, l / 2 + f(1))]
+    } else {
+        vec![(f(1), f(2)), (f(3), f(4)), (f(6), f(7))]
+    }
 }
 
 impl Task for TemporalOrder {
