@@ -48,9 +48,10 @@ pub fn argmax<T: Real>(row: &[T]) -> usize {
     best
 }
 
-/// Predictions `y: [B]` whose error is not below `tolerance`.
+/// Predictions `y: [B]` whose error is not below `tolerance` (a NaN prediction is an error).
 pub fn value_errors<T: Real>(y: &[T], target: &[f64], tolerance: f64) -> usize {
-    y.iter().zip(target).filter(|&(&v, &d)| !((v.to_f64() - d).abs() < tolerance)).count()
+    let correct = y.iter().zip(target).filter(|&(&v, &d)| (v.to_f64() - d).abs() < tolerance).count();
+    y.len() - correct
 }
 
 /// Rows of `logits: [N, C]` whose argmax is not the label.

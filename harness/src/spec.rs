@@ -420,7 +420,7 @@ impl Spec {
         }
         if let Some(f) = m.forget_bias {
             check(m.cell == CellKind::Lstm, "model.forget_bias", || "applies only to cell = \"lstm\"".into())?;
-            finite_at_least(f, f64::MIN, "model.forget_bias")?;
+            check(f.is_finite(), "model.forget_bias", || format!("must be finite, got {f}"))?;
         }
         if let Some(s) = m.recurrent_scale {
             finite_at_least(s, 0.0, "model.recurrent_scale")?;

@@ -488,7 +488,7 @@ stop_on_success = true
         serde_json::from_str(fs::read_to_string(out.join("runs.jsonl")).unwrap().trim()).unwrap();
     assert_eq!(r["solved"], true, "{r}");
     let at = r["steps_to_solve"].as_u64().unwrap();
-    assert!(at < 2000 && at % 20 == 0, "{r}");
+    assert!(at < 2000 && at.is_multiple_of(20), "{r}");
     assert!(r["final_error_rate"].as_f64().unwrap() <= 0.01);
     let metrics = fs::read_to_string(out.join("runs").join(r["id"].as_str().unwrap()).join("metrics.csv")).unwrap();
     assert!(metrics.lines().last().unwrap().starts_with(&format!("{at},")), "training did not stop at {at}");

@@ -5,7 +5,7 @@
 use harness::kshim::init::{SeedRng, rng_from_seed};
 use harness::loss::{mse, softmax_cross_entropy};
 use harness::spec::{AddingVariant, SeqLen, TaskKind, TaskSpec};
-use harness::tasks::{self, Batch, Target, Task};
+use harness::tasks::{self, Batch, Target};
 
 fn spec(kind: TaskKind, len: usize) -> TaskSpec {
     TaskSpec { kind, seq_len: SeqLen { min: len, max: len }, variant: None, prefix_len: None, noise_var: None }
@@ -109,7 +109,7 @@ fn check_temporal_order(kind: TaskKind, bits: usize, len: usize) {
         Target::Class(l) => l.clone(),
         other => panic!("expected class targets, got {other:?}"),
     };
-    for b in 0..n {
+    for (b, &label) in labels.iter().enumerate() {
         let syms: Vec<usize> = (0..len).map(|t| symbol(&batch, t, b, 6)).collect();
         let marks: Vec<usize> = (0..len).filter(|&t| syms[t] < 2).collect();
         assert_eq!(marks.len(), bits, "sequence {b}: {syms:?}");
@@ -118,7 +118,7 @@ fn check_temporal_order(kind: TaskKind, bits: usize, len: usize) {
             assert!(lo <= p && p < hi, "mark {i} at {p}, window [{lo}, {hi})");
             class += syms[p] << i;
         }
-        assert_eq!(labels[b], class);
+        assert_eq!(label, class);
     }
     let classes = 1 << bits;
     // Uniform logits give exactly ln(classes); the best constant predictor (the
@@ -189,12 +189,12 @@ fn check_prefixed(kind: TaskKind, target_of: fn(f64) -> f64) {
     let targets = values(&batch);
     let mut noise = Vec::new();
     let mut signs = [0, 0];
-    for b in 0..n {
+    for (b, &target) in targets.iter().enumerate() {
         let mark = x(&batch, 0, b, 0, 1);
         assert!(mark == 1.0 || mark == -1.0);
         signs[usize::from(mark > 0.0)] += 1;
         assert!((0..prefix).all(|t| x(&batch, t, b, 0, 1) == mark));
-        assert_eq!(targets[b], target_of(mark));
+        assert_eq!(target, target_of(mark));
         noise.extend((prefix..len).map(|t| x(&batch, t, b, 0, 1)));
     }
     assert!(signs[0] > n / 4 && signs[1] > n / 4, "classes unbalanced: {signs:?}");
