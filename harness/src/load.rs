@@ -220,7 +220,11 @@ impl Context {
         SpecError { file: self.file.clone(), origin, key: None, message: e.message().trim().to_string() }
     }
 
+    /// The values of the sweep entry `key` (`sweep.DOTTED.KEY`): a non-empty list.
     fn sweep_values(&self, key: &str, value: Value) -> Result<Vec<Value>, SpecError> {
+        if key.starts_with("sweep.experiment.") {
+            return Err(self.error(Some(key), "[experiment] keys cannot be swept"));
+        }
         match value {
             Value::Array(v) if !v.is_empty() => Ok(v),
             Value::Array(_) => Err(self.error(Some(key), "a sweep needs at least one value")),

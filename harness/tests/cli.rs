@@ -450,8 +450,8 @@ fn the_example_spec_runs() {
     let o = harness(&[spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let runs = fs::read_to_string(out.join("runs.jsonl")).unwrap();
-    assert_eq!(runs.lines().count(), 4);
-    assert_eq!(runs.matches("\"status\":\"ok\"").count(), 4, "{runs}");
+    assert_eq!(runs.lines().count(), 6);
+    assert_eq!(runs.matches("\"status\":\"ok\"").count(), 6, "{runs}");
 }
 
 #[test]
