@@ -75,11 +75,15 @@ pub struct Config {
 impl Config {
     /// `key=value` pairs joined by spaces, or `base` when nothing is swept.
     pub fn label(&self) -> String {
-        if self.params.is_empty() {
-            return "base".into();
-        }
-        self.params.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(" ")
+        label(&self.params)
     }
+}
+
+fn label(params: &[(String, Value)]) -> String {
+    if params.is_empty() {
+        return "base".into();
+    }
+    params.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(" ")
 }
 
 /// A TOML value as a short text (strings without quotes).
@@ -165,7 +169,12 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         for (key, value) in &point {
             set_path(&mut t, key, value.clone()).map_err(|m| ctx.swept(&point).error(Some(key), m))?;
         }
-        configs.push(Config { spec: ctx.swept(&point).resolve(&t)?, params: point });
+        let spec = ctx.swept(&point).resolve(&t)?;
+        if let Some(same) = configs.iter().find(|c: &&Config| c.spec == spec) {
+            let message = format!("sweep points `{}` and `{}` are the same configuration", same.label(), label(&point));
+            return Err(ctx.swept(&point).error(point.first().map(|(k, _)| k.as_str()), message));
+        }
+        configs.push(Config { spec, params: point });
     }
     let resolved = resolved_toml(&table, &sweep);
     Ok(Plan { sweep, configs, resolved })
@@ -383,4 +392,79 @@ fn resolved_toml(table: &toml::Table, sweep: &[(String, Vec<Value>)]) -> String 
         out.push_str(&toml::to_string(&wrapper).expect("a table always serializes"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+[experiment]
+name = "t"
+
+[model]
+cell = "rnn"
+hidden = 4
+
+[task]
+kind = "adding"
+seq_len = 5
+
+[train]
+lr = 0.1
+batch = 2
+steps = 3
+
+[sweep]
+"model.hidden" = [4, 8]
+"train.lr" = [0.1, 0.2, 0.3]
+
+[quick]
+train.steps = 1
+"sweep.train.lr" = [0.5]
+"#;
+
+    #[test]
+    fn suggestions_pick_the_closest_expected_name() {
+        let msg = "unknown field `hiden`, expected one of `cell`, `hidden`, `init`";
+        assert_eq!(suggestion(msg).as_deref(), Some("hidden"));
+        assert_eq!(suggestion("unknown variant `gr`, expected `rnn` or `gru`").as_deref(), Some("gru"));
+        assert_eq!(suggestion("unknown field `zzzzzzzz`, expected `cell`"), None);
+        assert_eq!(suggestion("invalid type: string"), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn sweep_is_a_cartesian_product_first_key_slowest() {
+        let plan = load_str("s.toml", SPEC, false, &[]).unwrap();
+        let labels: Vec<String> = plan.configs.iter().map(Config::label).collect();
+        assert_eq!(labels[0], "model.hidden=4 train.lr=0.1");
+        assert_eq!(labels[1], "model.hidden=4 train.lr=0.2");
+        assert_eq!(labels[5], "model.hidden=8 train.lr=0.3");
+        assert_eq!(plan.configs[5].spec.model.hidden, 8);
+        assert_eq!(plan.configs[5].spec.train.lr, 0.3);
+    }
+
+    #[test]
+    fn overrides_replace_values_and_sweeps() {
+        let sets = ["model.hidden=16".to_string(), "model.cell=gru".to_string()];
+        let plan = load_str("s.toml", SPEC, true, &sets).unwrap();
+        // --quick replaced the lr sweep and the steps; --set removed hidden from the sweep.
+        assert_eq!(plan.sweep, vec![("train.lr".to_string(), vec![Value::Float(0.5)])]);
+        let spec = &plan.configs[0].spec;
+        assert_eq!((spec.model.hidden, spec.train.steps, spec.train.lr), (16, 1, 0.5));
+        assert_eq!(spec.model.cell, crate::spec::CellKind::Gru);
+        assert!(plan.resolved.contains("hidden = 16") && plan.resolved.contains("\"train.lr\" = [0.5]"));
+    }
+
+    #[test]
+    fn errors_locate_the_value_that_caused_them() {
+        let err = load_str("s.toml", SPEC, false, &["train.lr=-1".into()]).unwrap_err();
+        assert_eq!(err.origin, Some(Origin::Set("train.lr=-1".into())));
+        let bad = SPEC.replace("[4, 8]", "[4, 0]");
+        let err = load_str("s.toml", &bad, false, &[]).unwrap_err();
+        assert_eq!((err.key.as_deref(), err.origin), (Some("model.hidden"), Some(Origin::File { line: 19, col: 1 })));
+        let err = load_str("s.toml", &SPEC.replace("hidden = 4", "hidden = -4"), false, &[]).unwrap_err();
+        assert_eq!(err.origin, Some(Origin::File { line: 7, col: 1 }));
+    }
 }

@@ -30,9 +30,6 @@ impl Task for Copy {
     fn output_size(&self) -> usize {
         ALPHABET + 1
     }
-    fn all_steps(&self) -> bool {
-        true
-    }
     fn generate(&self, rng: &mut SeedRng, delay: usize, batch: usize) -> Batch {
         let len = delay + 2 * RECALL;
         let mut x = vec![0.0; len * batch * INPUTS];

@@ -50,10 +50,6 @@ pub trait Task: Send + Sync {
     fn input_size(&self) -> usize;
     /// Outputs per step: 1 for regression, the number of classes otherwise.
     fn output_size(&self) -> usize;
-    /// Whether the loss is on every step (else on the last step only).
-    fn all_steps(&self) -> bool {
-        false
-    }
     /// A minibatch of `batch` sequences whose length parameter is `len`
     /// (the sequence length, or the copy task's delay).
     fn generate(&self, rng: &mut SeedRng, len: usize, batch: usize) -> Batch;
