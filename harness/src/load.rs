@@ -464,7 +464,7 @@ train.steps = 1
         let bad = SPEC.replace("[4, 8]", "[4, 0]");
         let err = load_str("s.toml", &bad, false, &[]).unwrap_err();
         assert_eq!((err.key.as_deref(), err.origin), (Some("model.hidden"), Some(Origin::File { line: 19, col: 1 })));
-        let err = load_str("s.toml", &SPEC.replace("hidden = 4", "hidden = -4"), false, &[]).unwrap_err();
-        assert_eq!(err.origin, Some(Origin::File { line: 7, col: 1 }));
+        let err = load_str("s.toml", &SPEC.replace("batch = 2", "batch = -2"), false, &[]).unwrap_err();
+        assert_eq!((err.key.as_deref(), err.origin), (Some("train.batch"), Some(Origin::File { line: 15, col: 1 })));
     }
 }
