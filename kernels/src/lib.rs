@@ -17,6 +17,7 @@ pub mod clip;
 pub mod gemm;
 pub mod init;
 pub mod layer;
+pub mod linalg;
 pub mod parallel;
 pub mod real;
 mod recurrent;
