@@ -416,6 +416,18 @@ fn spectral_radius_of_a_large_random_matrix_follows_the_circular_law() {
 }
 
 #[test]
+fn spectral_radius_is_invariant_under_a_badly_scaled_diagonal_similarity() {
+    // B = D A D⁻¹ with D spanning 16 orders of magnitude has A's eigenvalues; balancing undoes D.
+    let n = 12;
+    let mut a = vec![0.0; n * n];
+    init::gaussian(&mut init::rng_from_seed(9), 1.0, &mut a);
+    let d: Vec<f64> = (0..n).map(|i| 10f64.powf(16.0 * i as f64 / (n - 1) as f64 - 8.0)).collect();
+    let b: Vec<f64> = (0..n * n).map(|ij| d[ij / n] * a[ij] / d[ij % n]).collect();
+    let (ra, rb) = (linalg::spectral_radius(&a, n), linalg::spectral_radius(&b, n));
+    assert!(rel_err(rb, ra) <= 1e-12, "ρ(A) = {ra}, ρ(DAD⁻¹) = {rb}");
+}
+
+#[test]
 fn spectral_radius_small_and_degenerate_cases() {
     assert_eq!(linalg::spectral_radius(&[-3.5], 1), 3.5);
     assert_eq!(linalg::spectral_radius(&[0.0; 25], 5), 0.0);
