@@ -86,6 +86,8 @@ pub struct Grads<T> {
     pub dc0: Option<Vec<T>>,
     /// `‖dL/dh_t‖_F` over the batch, `[T]`.
     pub step_norms: Vec<T>,
+    /// The total gradient `dL/dh_t` for every step, `[T, B, H]`.
+    pub dh_all: Vec<T>,
 }
 
 impl Rnn {
@@ -167,6 +169,7 @@ impl Rnn {
         let mut dh0 = vec![T::ZERO; bh];
         let mut dc0 = trace.c0.as_ref().map(|_| vec![T::ZERO; bh]);
         let mut step_norms = vec![T::ZERO; dims.seq_len];
+        let mut dh_all = vec![T::ZERO; trace.h_out.len()];
         let mut scratch = vec![T::ZERO; self.backward_scratch_len(dims)];
         self.backward(
             weights.view(),
@@ -184,11 +187,12 @@ impl Rnn {
                 dh0: Some(&mut dh0),
                 dc0: dc0.as_deref_mut(),
                 step_norms: Some(&mut step_norms),
+                dh_all: Some(&mut dh_all),
             },
             BackwardOpts { accumulate: false, ..opts },
             &mut scratch,
             par,
         );
-        Grads { weights: grads, dx, dh0, dc0, step_norms }
+        Grads { weights: grads, dx, dh0, dc0, step_norms, dh_all }
     }
 }

@@ -10,6 +10,26 @@
 //!
 //! Parameters use PyTorch's layout and gate order (see [`cells`]); sequences
 //! are `[T, B, I]`, time-major with batch rows contiguous (see [`sequence`]).
+//!
+//! ```
+//! use kernels::{BackwardOpts, Cell, Dims, Parallelism, Rnn, Upstream, Weights};
+//!
+//! let rnn = Rnn::new(Cell::Lstm, 8, 32); // input size 8, hidden size 32
+//! let dims = Dims::new(100, 16); // T = 100 steps, batch 16
+//! let weights = Weights::<f32>::zeros(&rnn); // or fill with kernels::init
+//! let x = vec![0.0f32; 100 * 16 * 8];
+//! let trace = rnn.forward_train(&weights, dims, &x, None, None, Parallelism::Sequential);
+//! let dh_n = vec![1.0f32; 16 * 32]; // dL/dh_T: a loss on the last step only
+//! let grads = rnn.backward_trace(
+//!     &weights,
+//!     trace,
+//!     Upstream { dh_n: Some(&dh_n), ..Default::default() },
+//!     BackwardOpts { accumulate: false, truncate: None },
+//!     Parallelism::Sequential,
+//! );
+//! assert_eq!(grads.weights.w_hh.len(), 4 * 32 * 32);
+//! assert_eq!(grads.step_norms.len(), 100);
+//! ```
 
 pub mod activation;
 pub mod cells;
@@ -17,9 +37,12 @@ pub mod clip;
 pub mod gemm;
 pub mod init;
 pub mod layer;
+pub mod linalg;
+pub mod omega;
 pub mod parallel;
 pub mod real;
 mod recurrent;
+pub mod reference;
 pub mod regularize;
 pub mod sequence;
 pub mod simd;

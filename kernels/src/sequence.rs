@@ -146,6 +146,9 @@ pub struct BackwardOut<'a, T> {
     /// `‖dL/dh_t‖_F` over the batch for every step `t = 1..T`, `[T]`: the total
     /// gradient reaching `h_t` (from the loss at `t` and from later steps).
     pub step_norms: Option<&'a mut [T]>,
+    /// The total gradient `dL/dh_t` reaching every step, `[T, B, H]` (what
+    /// `step_norms` takes the norm of), overwritten.
+    pub dh_all: Option<&'a mut [T]>,
 }
 
 /// Options of the backward pass.
@@ -447,6 +450,9 @@ impl Rnn {
         if let Some(n) = &out.step_norms {
             check_len(WHAT, "out.step_norms", n, t_len, "T");
         }
+        if let Some(d) = &out.dh_all {
+            check_len(WHAT, "out.dh_all", d, t_len * bh, "T*B*H");
+        }
         if let Some(k) = opts.truncate {
             assert!(k > 0, "{WHAT}: `opts.truncate` must be >= 1 (use None for full BPTT)");
         }
@@ -479,6 +485,7 @@ impl Rnn {
         }
         let (gates_all, extra) = saved.tape.split_at_mut(t_len * bg);
         let mut step_norms = out.step_norms;
+        let mut dh_all = out.dh_all;
         let want_dh0 = out.dh0.is_some() || out.dc0.is_some();
 
         for t in (0..t_len).rev() {
@@ -493,6 +500,9 @@ impl Rnn {
             }
             if let Some(n) = step_norms.as_deref_mut() {
                 n[t] = dh.iter().map(|&v| v * v).sum::<T>().sqrt();
+            }
+            if let Some(d) = dh_all.as_deref_mut() {
+                d[t * bh..][..bh].copy_from_slice(dh);
             }
             let cut = t > 0 && opts.truncate.is_some_and(|k| (t_len - t) % k == 0);
             let need_prev = !cut && (t > 0 || want_dh0);
