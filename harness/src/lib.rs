@@ -11,7 +11,6 @@
 //!   [`plot`], [`manifest`]: the output contract.
 
 pub mod cli;
-pub mod kshim;
 pub mod load;
 pub mod loss;
 pub mod manifest;

@@ -3,10 +3,10 @@
 //! initialisation, its loss gradient (readout by hand, the layer by the
 //! kernels' BPTT) and its evaluation.
 
-use crate::kshim::init::{SeedRng, gaussian, orthogonal, scaled_identity, sparse, uniform};
 use crate::loss;
 use crate::spec::{ActivationKind, CellKind, InitKind, ModelSpec};
 use crate::tasks::{Batch, Target};
+use kernels::init::{SeedRng, gaussian, orthogonal, scaled_identity, sparse, uniform};
 use kernels::{Activation, BackwardOpts, Cell, Dims, Parallelism, Real, Rnn, Upstream, Weights};
 
 /// Default slope of `leaky_relu`.
@@ -252,9 +252,9 @@ impl<T: Real> Model<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kshim::init::rng_from_seed;
     use crate::spec::{AddingVariant, SeqLen, TaskKind, TaskSpec};
     use crate::tasks;
+    use kernels::init::rng_from_seed;
 
     fn model_spec(cell: CellKind) -> ModelSpec {
         let activation = (cell == CellKind::Rnn).then_some(ActivationKind::Tanh);

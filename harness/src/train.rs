@@ -5,14 +5,14 @@
 //! evaluated when due, and (for `s < steps`) the clipped gradient is applied.
 //! A non-finite loss or gradient ends the run as diverged at that step.
 
-use crate::kshim::clip::{clip_global_norm, clip_value, global_norm};
-use crate::kshim::init::{SeedRng, rng_from_seed};
-use crate::kshim::regularize::{add_l1_grad, add_l2_grad};
 use crate::model::{Evaluation, Model, Params};
 use crate::optim::Optimizer;
 use crate::spec::{ClipKind, Precision, Spec};
 use crate::tasks::{self, Batch, Task};
 use kernels::Real;
+use kernels::clip::{clip_global_norm, clip_value, global_norm};
+use kernels::init::{SeedRng, rng_from_seed};
+use kernels::regularize::{add_l1_grad, add_l2_grad};
 
 /// Sequences per forward call when evaluating.
 const EVAL_CHUNK: usize = 250;

@@ -13,8 +13,8 @@
 //! Input features: `[value, marker]`.
 
 use super::{Batch, Target, Task, at, index, range};
-use crate::kshim::init::{SeedRng, uniform01};
 use crate::spec::AddingVariant;
+use kernels::init::{SeedRng, uniform01};
 
 /// The adding problem in one of its variants.
 #[derive(Clone, Copy, Debug)]

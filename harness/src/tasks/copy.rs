@@ -8,7 +8,7 @@
 //! The error rate counts the last 10 steps only.
 
 use super::{Batch, Target, Task, at, index};
-use crate::kshim::init::SeedRng;
+use kernels::init::SeedRng;
 
 /// Symbols to remember.
 pub const RECALL: usize = 10;

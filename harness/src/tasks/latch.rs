@@ -8,7 +8,7 @@
 //! Squared error; correct when `|y - d|` is below the tolerance (0.2).
 
 use super::{Batch, Target, Task, index};
-use crate::kshim::init::{SeedRng, standard_normal};
+use kernels::init::{SeedRng, standard_normal};
 
 /// The target magnitude `|d|`.
 pub const TARGET: f64 = 0.8;

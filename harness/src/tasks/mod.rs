@@ -11,8 +11,8 @@ pub mod latch;
 pub mod temporal_order;
 pub mod two_sequence;
 
-use crate::kshim::init::{SeedRng, uniform01};
 use crate::spec::{AddingVariant, SeqLen, TaskKind, TaskSpec};
+use kernels::init::{SeedRng, uniform01};
 
 /// A minibatch of sequences and their targets.
 #[derive(Clone, Debug, PartialEq)]

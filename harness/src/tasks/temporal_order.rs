@@ -11,7 +11,7 @@
 //! The class is predicted at the last step; chance level is `ln 4` (`ln 8`).
 
 use super::{Batch, Target, Task, at, index, range};
-use crate::kshim::init::SeedRng;
+use kernels::init::SeedRng;
 
 /// Symbols per step.
 pub const SYMBOLS: usize = 6;

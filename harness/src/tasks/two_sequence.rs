@@ -8,7 +8,7 @@
 //! write `seq_len = [T, T + T/10]`.
 
 use super::{Batch, Target, Task, index};
-use crate::kshim::init::{SeedRng, standard_normal};
+use kernels::init::{SeedRng, standard_normal};
 
 /// Default noise variance of the latch and two-sequence problems.
 pub const NOISE_VAR: f64 = 0.2;
