@@ -61,8 +61,8 @@ pub fn record(
         params,
         status: if outcome.diverged_at.is_some() { "diverged" } else { "ok" }.into(),
         diverged_at: outcome.diverged_at,
-        final_loss: outcome.final_eval.and_then(|e| finite(e.0)),
-        final_error_rate: outcome.final_eval.and_then(|e| finite(e.1)),
+        final_loss: outcome.final_eval.and_then(|e| finite(e.loss)),
+        final_error_rate: outcome.final_eval.and_then(|e| finite(e.error_rate)),
         final_train_loss: finite(outcome.final_train_loss),
         solved: outcome.steps_to_solve.is_some(),
         steps_to_solve: outcome.steps_to_solve,
@@ -115,13 +115,18 @@ pub fn remove_partial_runs(dir: &Path) -> io::Result<()> {
 }
 
 /// The header of `metrics.csv`.
-pub const METRICS_HEADER: &str = "step,loss,grad_norm,clipped_grad_norm,eval_loss,error_rate";
+///
+/// The evaluation columns (`eval_loss`, `error_rate`, `spectral_radius` of
+/// `W_hh`, the last for the vanilla RNN only) are empty on rows without an evaluation.
+pub const METRICS_HEADER: &str = "step,loss,grad_norm,clipped_grad_norm,eval_loss,error_rate,spectral_radius";
 
 fn metrics_csv(outcome: &Outcome) -> String {
     let mut s = format!("{METRICS_HEADER}\n");
     for r in &outcome.metrics {
-        let (el, er) = r.eval.map_or((String::new(), String::new()), |(l, e)| (l.to_string(), e.to_string()));
-        writeln!(s, "{},{},{},{},{el},{er}", r.step, r.loss, r.grad_norm, r.clipped_grad_norm).unwrap();
+        let eval = r.eval.map_or(",,".to_string(), |e| {
+            format!("{},{},{}", e.loss, e.error_rate, e.spectral_radius.map_or(String::new(), |v| v.to_string()))
+        });
+        writeln!(s, "{},{},{},{},{eval}", r.step, r.loss, r.grad_norm, r.clipped_grad_norm).unwrap();
     }
     s
 }

@@ -9,10 +9,11 @@ use crate::model::{Evaluation, Model, Params};
 use crate::optim::Optimizer;
 use crate::spec::{ClipKind, Precision, Spec};
 use crate::tasks::{self, Batch, Task};
-use kernels::Real;
 use kernels::clip::{clip_global_norm, clip_value, global_norm};
 use kernels::init::{SeedRng, rng_from_seed};
+use kernels::linalg::spectral_radius;
 use kernels::regularize::{add_l1_grad, add_l2_grad};
+use kernels::{Cell, Real};
 
 /// Sequences per forward call when evaluating.
 const EVAL_CHUNK: usize = 250;
@@ -33,8 +34,19 @@ pub struct MetricsRow {
     pub grad_norm: f64,
     /// Global gradient norm after clipping.
     pub clipped_grad_norm: f64,
-    /// Held-out loss and error rate, when evaluated at this step.
-    pub eval: Option<(f64, f64)>,
+    /// The evaluation made at this step, if any.
+    pub eval: Option<Eval>,
+}
+
+/// An evaluation on the held-out set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Eval {
+    /// Mean held-out loss.
+    pub loss: f64,
+    /// Fraction of scored predictions that were wrong.
+    pub error_rate: f64,
+    /// Spectral radius of `W_hh` (vanilla RNN only; gated cells have one matrix per gate).
+    pub spectral_radius: Option<f64>,
 }
 
 /// `‖dL/dh_{T-lag}‖` for every lag at one step (index = lag).
@@ -53,8 +65,8 @@ pub struct Outcome {
     pub diverged_at: Option<usize>,
     /// The step of the first evaluation that met the success criterion.
     pub steps_to_solve: Option<usize>,
-    /// The last evaluation: held-out loss and error rate.
-    pub final_eval: Option<(f64, f64)>,
+    /// The last evaluation.
+    pub final_eval: Option<Eval>,
     /// The last minibatch loss.
     pub final_train_loss: f64,
     /// The metrics rows.
@@ -135,16 +147,11 @@ fn train_typed<T: Real>(spec: &Spec, rng_seed: u64) -> Outcome {
             }
         }
         let clipped_grad_norm = global_norm(&g.grads.buffers());
-        let eval = (step % train.eval_every == 0 || step == train.steps).then(|| {
-            let mut e = Evaluation::default();
-            for b in &eval_batches {
-                e.merge(model.evaluate(b, tolerance));
-            }
-            (e.loss(), e.error_rate())
-        });
-        if let Some((_, error_rate)) = eval {
+        let eval =
+            (step % train.eval_every == 0 || step == train.steps).then(|| evaluate(&model, &eval_batches, tolerance));
+        if let Some(e) = eval {
             out.final_eval = eval;
-            if out.steps_to_solve.is_none() && error_rate <= train.success_error_rate {
+            if out.steps_to_solve.is_none() && e.error_rate <= train.success_error_rate {
                 out.steps_to_solve = Some(step);
             }
         }
@@ -158,6 +165,19 @@ fn train_typed<T: Real>(spec: &Spec, rng_seed: u64) -> Outcome {
         optimizer.step(&mut model.params.buffers_mut(), &g.grads.buffers());
     }
     out
+}
+
+/// Loss and error rate on the held-out batches, and the spectral radius of `W_hh`.
+fn evaluate<T: Real>(model: &Model<T>, batches: &[Batch], tolerance: f64) -> Eval {
+    let mut e = Evaluation::default();
+    for b in batches {
+        e.merge(model.evaluate(b, tolerance));
+    }
+    let spectral_radius = matches!(model.rnn.cell(), Cell::Rnn(_)).then(|| {
+        let w: Vec<f64> = model.params.layer.w_hh.iter().map(|v| v.to_f64()).collect();
+        spectral_radius(&w, model.rnn.hidden_size())
+    });
+    Eval { loss: e.loss(), error_rate: e.error_rate(), spectral_radius }
 }
 
 /// Adds the gradients of the L1 and L2 penalties on the weight matrices.
