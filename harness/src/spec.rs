@@ -254,6 +254,7 @@ pub struct TrainSpec {
     #[serde(default = "default_one")]
     pub clip_threshold: f64,
     /// L1 penalty `λ Σ|w|` on the weight matrices `W_ih, W_hh, W_hy` (not biases).
+    /// Penalties enter the gradient; the logged loss is the task loss alone.
     #[serde(default)]
     pub l1: f64,
     /// L2 penalty `(λ/2) Σ w²` on the weight matrices `W_ih, W_hh, W_hy` (not biases).

@@ -4,6 +4,10 @@
 //! minibatch loss and gradient are computed and logged, the model is
 //! evaluated when due, and (for `s < steps`) the clipped gradient is applied.
 //! A non-finite loss or gradient ends the run as diverged at that step.
+//!
+//! The gradient is the task loss's plus the L1/L2 penalties'; it is then
+//! clipped. The logged `loss` is the task loss alone; `grad_norm` and
+//! `clipped_grad_norm` are the global norms before and after clipping.
 
 use crate::model::{Evaluation, Model, Params};
 use crate::optim::Optimizer;
