@@ -2,11 +2,12 @@
 //! directory, run the sweep, write the aggregates.
 //!
 //! Exit codes: 0 success (diverged runs included), 1 an I/O failure while
-//! running, 2 a bad spec or command line (nothing is written).
+//! running, 2 a bad spec or command line (nothing is written), 3 the sweep
+//! finished but a `[[expect]]` claim failed.
 
 use crate::load::{self, Plan};
 use crate::manifest::{self, Manifest};
-use crate::{output, plot, summary, sweep};
+use crate::{evaluate, expect, output, plot, summary, sweep};
 use clap::Parser;
 use std::fs;
 use std::io;
@@ -43,7 +44,10 @@ pub fn main() -> ExitCode {
         Ok(plan) => plan,
         Err(e) => return fail(2, &e.to_string()),
     };
-    let name = &plan.configs[0].spec.experiment.name;
+    let name = match &plan.evaluate {
+        Some(e) => &e.experiment.name,
+        None => &plan.configs[0].spec.experiment.name,
+    };
     let dir = args.out.clone().unwrap_or_else(|| Path::new("runs").join(name));
     if dir.exists() {
         if !args.resume {
@@ -58,7 +62,11 @@ pub fn main() -> ExitCode {
     let threads =
         args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |n| n as usize);
     match run(&plan, &dir, threads, args.resume) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("error: a claim failed (see {}/expectations.json)", dir.display());
+            ExitCode::from(3)
+        }
         Err(e) => fail(1, &format!("{}: {e}", dir.display())),
     }
 }
@@ -68,12 +76,22 @@ fn fail(code: u8, message: &str) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Runs the plan into `dir` and writes every aggregate file.
-fn run(plan: &Plan, dir: &Path, threads: usize, resume: bool) -> io::Result<()> {
+/// Runs the plan into `dir`, writes every aggregate file and checks the
+/// claims; false when a claim failed.
+fn run(plan: &Plan, dir: &Path, threads: usize, resume: bool) -> io::Result<bool> {
     fs::create_dir_all(dir)?;
     fs::write(dir.join("spec.toml"), &plan.resolved)?;
     let mut manifest = Manifest::start(threads);
     write_json(&dir.join("manifest.json"), &manifest)?;
+    if let Some(eval) = &plan.evaluate {
+        let results = evaluate::compute(&eval.evaluate);
+        evaluate::write(dir, &eval.evaluate, &results)?;
+        manifest.end_time = Some(manifest::now_rfc3339());
+        write_json(&dir.join("manifest.json"), &manifest)?;
+        let checked = evaluate::check(&eval.evaluate, &results, &plan.expects, plan.quick);
+        println!("results in {}", dir.display());
+        return expect::report(dir, &checked);
+    }
     let records = sweep::execute(plan, dir, sweep::Options { threads, resume })?;
     output::write_jsonl(&dir.join("runs.jsonl"), &records)?;
     let summaries = summary::summarize(plan, &records);
@@ -83,7 +101,8 @@ fn run(plan: &Plan, dir: &Path, threads: usize, resume: bool) -> io::Result<()> 
     write_json(&dir.join("manifest.json"), &manifest)?;
     print!("{}", summary::table(plan, &summaries));
     println!("results in {}", dir.display());
-    Ok(())
+    let checked = expect::check_sweep(&plan.expects, plan.quick, dir, &plan.configs, &summaries, &records)?;
+    expect::report(dir, &checked)
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> io::Result<()> {

@@ -11,6 +11,8 @@
 //!   [`plot`], [`manifest`]: the output contract.
 
 pub mod cli;
+pub mod evaluate;
+pub mod expect;
 pub mod load;
 pub mod loss;
 pub mod manifest;

@@ -13,7 +13,10 @@
 //! `--set` argument) and the dotted key, with a "did you mean" suggestion
 //! for misspelt names.
 
+use crate::evaluate::EvalOnly;
+use crate::expect::{self, Expect};
 use crate::spec::Spec;
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -103,6 +106,28 @@ pub struct Plan {
     pub configs: Vec<Config>,
     /// The resolved spec as TOML, written to `DIR/spec.toml`.
     pub resolved: String,
+    /// The `[[expect]]` claims, checked after the sweep.
+    pub expects: Vec<Expect>,
+    /// Whether `--quick` was given (claims use their `quick_threshold`).
+    pub quick: bool,
+    /// `[figures]`: extra figures.
+    pub figures: Figures,
+    /// An evaluate-only spec (`[evaluate]`): no training, `configs` is empty.
+    pub evaluate: Option<EvalOnly>,
+}
+
+/// `[figures]`: optional extra figures.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figures {
+    /// One figure per value of this swept key (lines: the other swept keys) for
+    /// the relative gradient norm against lag (`grad_norms_by_*.svg`) and the
+    /// pre-clip gradient norm over training (`grad_norm_training_*.svg`).
+    #[serde(default)]
+    pub group_by: Option<String>,
+    /// Also draw the gradient norm over training (`grad_norm_training*.svg`).
+    #[serde(default)]
+    pub training_grad_norm: bool,
 }
 
 /// Reads and validates a spec: see the module docs.
@@ -125,6 +150,8 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
     let mut table: toml::Table = toml::from_str(text).map_err(|e| ctx.toml_error(text, &e))?;
 
     let quick_table = table.remove("quick");
+    let expect_value = table.remove("expect");
+    let figures_value = table.remove("figures");
     let mut sweep: Vec<(String, Vec<Value>)> = Vec::new();
     if let Some(s) = table.remove("sweep") {
         for (key, value) in flatten(&s, "") {
@@ -163,6 +190,31 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         }
     }
 
+    let expects = ctx.expects(expect_value)?;
+    let figures: Figures = match figures_value {
+        None => Figures::default(),
+        Some(v) => serde_path_to_error::deserialize(v).map_err(|e| ctx.de_error("figures", &e))?,
+    };
+    if let Some(k) = &figures.group_by
+        && !sweep.iter().any(|(s, _)| s == k)
+    {
+        return Err(ctx.error(Some("figures.group_by"), format!("`{k}` is not a swept key")));
+    }
+
+    if table.contains_key("evaluate") {
+        if !sweep.is_empty() {
+            return Err(ctx.error(Some("sweep"), "an evaluate-only spec ([evaluate]) cannot have a [sweep]"));
+        }
+        let eval: EvalOnly =
+            serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| ctx.de_error("", &e))?;
+        eval.validate().map_err(|inv| ctx.error(Some(&inv.key), inv.message))?;
+        for (i, e) in expects.iter().enumerate() {
+            eval.validate_expect(e).map_err(|(k, m)| ctx.expect_error(i, k, m))?;
+        }
+        let resolved = resolved_toml(&table, &sweep);
+        return Ok(Plan { sweep, configs: Vec::new(), resolved, expects, quick, figures, evaluate: Some(eval) });
+    }
+
     let mut configs = Vec::new();
     for point in cartesian(&sweep) {
         let mut t = table.clone();
@@ -176,8 +228,11 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         }
         configs.push(Config { spec, params: point });
     }
+    for (i, e) in expects.iter().enumerate() {
+        expect::validate_sweep(e, &configs).map_err(|(k, m)| ctx.expect_error(i, k, m))?;
+    }
     let resolved = resolved_toml(&table, &sweep);
-    Ok(Plan { sweep, configs, resolved })
+    Ok(Plan { sweep, configs, resolved, expects, quick, figures, evaluate: None })
 }
 
 /// The error context: the file name and where each key's value came from.
@@ -195,6 +250,58 @@ impl Context {
             key: key.map(str::to_string),
             message: message.into(),
         }
+    }
+
+    /// The `[[expect]]` tables, deserialized (each error located in its table).
+    fn expects(&self, value: Option<Value>) -> Result<Vec<Expect>, SpecError> {
+        let Some(value) = value else { return Ok(Vec::new()) };
+        let Value::Array(items) = value else {
+            return Err(self.error(Some("expect"), "must be an array of tables: write each claim as [[expect]]"));
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let e: Expect = serde_path_to_error::deserialize(item).map_err(|e| {
+                    let message = e.inner().message().trim().to_string();
+                    let key = error_key(&e.path().to_string(), &message);
+                    let mut err = self.expect_error(i, key, message.clone());
+                    if let Some(s) = suggestion(&message) {
+                        err.message.push_str(&format!("; did you mean `{s}`?"));
+                    }
+                    err
+                })?;
+                expect::validate_common(&e).map_err(|(k, m)| self.expect_error(i, k, m))?;
+                Ok(e)
+            })
+            .collect()
+    }
+
+    /// An error in the `i`-th `[[expect]]` table, at `key` within it.
+    fn expect_error(&self, i: usize, key: Option<String>, message: impl Into<String>) -> SpecError {
+        let inner = match key {
+            Some(k) => format!("expect.{i}.{k}"),
+            None => format!("expect.{i}"),
+        };
+        let mut err = self.error(Some(&inner), message);
+        err.key = Some(match inner.split_once('.').and_then(|(_, r)| r.split_once('.')) {
+            Some((_, rest)) => format!("expect[{}].{rest}", i + 1),
+            None => format!("expect[{}]", i + 1),
+        });
+        err
+    }
+
+    /// A deserialization error of a table other than the training spec, under `prefix`.
+    fn de_error(&self, prefix: &str, e: &serde_path_to_error::Error<toml::de::Error>) -> SpecError {
+        let message = e.inner().message().trim().to_string();
+        let path = e.path().to_string();
+        let path = if prefix.is_empty() { path } else { join(prefix, &path).trim_end_matches(".").to_string() };
+        let key = error_key(&path, &message);
+        let mut err = self.error(key.as_deref(), &message);
+        if let Some(s) = suggestion(&message) {
+            err.message.push_str(&format!("; did you mean `{s}`?"));
+        }
+        err
     }
 
     /// The origin of `key` or of its closest written ancestor.
@@ -312,8 +419,20 @@ fn index_origins(table: &DeTable<'_>, prefix: &str, text: &str, out: &mut HashMa
         let path = join(prefix, key.get_ref());
         let (line, col) = line_col(text, key.span().start);
         out.insert(path.clone(), Origin::File { line, col });
-        if let DeValue::Table(t) = value.get_ref() {
-            index_origins(t, &path, text, out);
+        match value.get_ref() {
+            DeValue::Table(t) => index_origins(t, &path, text, out),
+            // Arrays of tables ([[expect]]): `path.INDEX.key`.
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let DeValue::Table(t) = item.get_ref() {
+                        let p = format!("{path}.{i}");
+                        let (line, col) = line_col(text, item.span().start);
+                        out.insert(p.clone(), Origin::File { line, col });
+                        index_origins(t, &p, text, out);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct Gradient<T> {
     pub grads: Params<T>,
     /// `‖dL/dh_t‖_F` over the batch for `t = 0..T`; lag `k = T - 1 - t`.
     pub step_norms: Vec<f64>,
+    /// The value of Pascanu's Ω when requested (its gradient is in `grads`).
+    pub omega: Option<f64>,
 }
 
 /// Loss and errors of a model on some sequences.
@@ -191,6 +193,18 @@ impl<T: Real> Model<T> {
     /// The loss on `batch` and its gradient with respect to every parameter;
     /// `truncate` is the truncated-BPTT block length (`None` for full BPTT).
     pub fn gradient(&self, batch: &Batch, truncate: Option<usize>) -> Gradient<T> {
+        self.gradient_with_omega(batch, truncate, None)
+    }
+
+    /// [`Model::gradient`], plus `alpha·∂Ω/∂W_hh` of Pascanu et al.'s regularizer
+    /// when `omega = Some((alpha, bound))` and the cell is the vanilla RNN
+    /// (`kernels::omega::add_omega_grad` on the trace's `h_out` and backward's `dh_all`).
+    pub fn gradient_with_omega(
+        &self,
+        batch: &Batch,
+        truncate: Option<usize>,
+        omega: Option<(f64, f64)>,
+    ) -> Gradient<T> {
         let dims = Dims::new(batch.seq_len, batch.batch);
         let x: Vec<T> = batch.x.iter().map(|&v| T::from_f64(v)).collect();
         let layer = &self.params.layer;
@@ -223,9 +237,17 @@ impl<T: Real> Model<T> {
             dc_n: None,
         };
         let opts = BackwardOpts { accumulate: false, truncate };
+        let omega = omega.and_then(|o| match self.rnn.cell() {
+            Cell::Rnn(act) => Some((o, act, trace.h_out.clone())),
+            _ => None,
+        });
         let g = self.rnn.backward_trace(layer, trace, upstream, opts, Parallelism::Sequential);
         grads.layer = g.weights;
-        Gradient { loss, grads, step_norms: g.step_norms.iter().map(|v| v.to_f64()).collect() }
+        let omega = omega.map(|((alpha, bound), act, h_out)| {
+            kernels::omega::add_omega_grad(act, hs, &layer.w_hh, &h_out, &g.dh_all, bound, alpha, &mut grads.layer.w_hh)
+                .value
+        });
+        Gradient { loss, grads, step_norms: g.step_norms.iter().map(|v| v.to_f64()).collect(), omega }
     }
 
     /// Loss and error counts on `batch`; regression outputs count as correct

@@ -120,13 +120,22 @@ pub fn remove_partial_runs(dir: &Path) -> io::Result<()> {
 /// `W_hh`, the last for the vanilla RNN only) are empty on rows without an evaluation.
 pub const METRICS_HEADER: &str = "step,loss,grad_norm,clipped_grad_norm,eval_loss,error_rate,spectral_radius";
 
+/// `METRICS_HEADER` plus the `omega` column, used when `train.omega_alpha` is set.
+pub const METRICS_HEADER_OMEGA: &str =
+    "step,loss,grad_norm,clipped_grad_norm,eval_loss,error_rate,spectral_radius,omega";
+
 fn metrics_csv(outcome: &Outcome) -> String {
-    let mut s = format!("{METRICS_HEADER}\n");
+    let with_omega = outcome.metrics.iter().any(|r| r.omega.is_some());
+    let mut s = format!("{}\n", if with_omega { METRICS_HEADER_OMEGA } else { METRICS_HEADER });
     for r in &outcome.metrics {
         let eval = r.eval.map_or(",,".to_string(), |e| {
             format!("{},{},{}", e.loss, e.error_rate, e.spectral_radius.map_or(String::new(), |v| v.to_string()))
         });
-        writeln!(s, "{},{},{},{},{eval}", r.step, r.loss, r.grad_norm, r.clipped_grad_norm).unwrap();
+        write!(s, "{},{},{},{},{eval}", r.step, r.loss, r.grad_norm, r.clipped_grad_norm).unwrap();
+        if with_omega {
+            write!(s, ",{}", r.omega.map_or(String::new(), |v| v.to_string())).unwrap();
+        }
+        s.push('\n');
     }
     s
 }

@@ -245,7 +245,7 @@ pub struct TrainSpec {
     pub eps: f64,
     /// Sequences per minibatch.
     pub batch: usize,
-    /// Parameter updates.
+    /// Parameter updates (0: only the gradient at initialisation is computed and logged).
     pub steps: usize,
     /// Gradient clipping.
     #[serde(default)]
@@ -260,6 +260,12 @@ pub struct TrainSpec {
     /// L2 penalty `(λ/2) Σ w²` on the weight matrices `W_ih, W_hh, W_hy` (not biases).
     #[serde(default)]
     pub l2: f64,
+    /// Pascanu et al.'s regularizer Ω: `α·∂Ω/∂W_hh` is added before clipping (0 or absent: off; vanilla RNN only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omega_alpha: Option<f64>,
+    /// Ω skips the steps with `‖dL/dh_k‖² <` this (default 1e-20, as the authors' code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omega_bound: Option<f64>,
     /// Truncated BPTT block length; 0 is full BPTT.
     #[serde(default)]
     pub truncate: usize,
@@ -469,7 +475,16 @@ impl Spec {
         in_unit(r.beta2, "train.beta2")?;
         check(r.eps.is_finite() && r.eps > 0.0, "train.eps", || format!("must be > 0, got {}", r.eps))?;
         check(r.batch >= 1, "train.batch", || "must be at least 1".into())?;
-        check(r.steps >= 1, "train.steps", || "must be at least 1".into())?;
+        if let Some(a) = r.omega_alpha {
+            finite_at_least(a, 0.0, "train.omega_alpha")?;
+            check(a == 0.0 || matches!(self.model.cell, CellKind::Rnn), "train.omega_alpha", || {
+                "Pascanu's Omega is defined for the vanilla RNN only (model.cell = \"rnn\")".into()
+            })?;
+        }
+        if let Some(b) = r.omega_bound {
+            check(r.omega_alpha.is_some(), "train.omega_bound", || "applies only with train.omega_alpha".into())?;
+            check(b.is_finite() && b > 0.0, "train.omega_bound", || format!("must be > 0, got {b}"))?;
+        }
         check(r.clip_threshold.is_finite() && r.clip_threshold > 0.0, "train.clip_threshold", || {
             format!("must be > 0, got {}", r.clip_threshold)
         })?;

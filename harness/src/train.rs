@@ -5,8 +5,11 @@
 //! evaluated when due, and (for `s < steps`) the clipped gradient is applied.
 //! A non-finite loss or gradient ends the run as diverged at that step.
 //!
-//! The gradient is the task loss's plus the L1/L2 penalties'; it is then
-//! clipped. The logged `loss` is the task loss alone; `grad_norm` and
+//! The gradient is the task loss's plus the L1/L2 penalties' plus, with
+//! `train.omega_alpha`, `α·∂Ω/∂W_hh` of Pascanu et al.'s regularizer (added
+//! before clipping, as in their code); it is then clipped. The authors'
+//! fallback for a NaN/Inf gradient (shrink `W_hh`) is not implemented: such a
+//! run ends as diverged, like every other. The logged `loss` is the task loss alone; `grad_norm` and
 //! `clipped_grad_norm` are the global norms before and after clipping.
 
 use crate::model::{Evaluation, Model, Params};
@@ -18,6 +21,9 @@ use kernels::init::{SeedRng, rng_from_seed};
 use kernels::linalg::spectral_radius;
 use kernels::regularize::{add_l1_grad, add_l2_grad};
 use kernels::{Cell, Real};
+
+/// Default `train.omega_bound` (the authors' code).
+pub const OMEGA_BOUND: f64 = 1e-20;
 
 /// Sequences per forward call when evaluating.
 const EVAL_CHUNK: usize = 250;
@@ -40,6 +46,8 @@ pub struct MetricsRow {
     pub clipped_grad_norm: f64,
     /// The evaluation made at this step, if any.
     pub eval: Option<Eval>,
+    /// Pascanu's Ω on this minibatch (when `train.omega_alpha` is set).
+    pub omega: Option<f64>,
 }
 
 /// An evaluation on the held-out set.
@@ -117,6 +125,7 @@ fn train_typed<T: Real>(spec: &Spec, rng_seed: u64) -> Outcome {
     let lens: Vec<usize> = model.params.buffers().iter().map(|b| b.len()).collect();
     let mut optimizer = Optimizer::<T>::new(train, &lens);
     let truncate = (train.truncate > 0).then_some(train.truncate);
+    let omega = train.omega_alpha.map(|a| (a, train.omega_bound.unwrap_or(OMEGA_BOUND)));
 
     let mut out = Outcome {
         diverged_at: None,
@@ -129,13 +138,21 @@ fn train_typed<T: Real>(spec: &Spec, rng_seed: u64) -> Outcome {
     for step in 0..=train.steps {
         let len = tasks::draw_len(&mut data, spec.task.seq_len);
         let batch = task.generate(&mut data, len, train.batch);
-        let mut g = model.gradient(&batch, truncate);
+        let mut g = model.gradient_with_omega(&batch, truncate, omega);
         add_penalty_grads(&model.params, &mut g.grads, train.l1, train.l2);
         let grad_norm = global_norm(&g.grads.buffers());
         out.final_train_loss = g.loss;
         if !(g.loss.is_finite() && grad_norm.is_finite()) {
             out.diverged_at = Some(step);
-            out.metrics.push(MetricsRow { step, loss: g.loss, grad_norm, clipped_grad_norm: f64::NAN, eval: None });
+            let clipped_grad_norm = f64::NAN;
+            out.metrics.push(MetricsRow {
+                step,
+                loss: g.loss,
+                grad_norm,
+                clipped_grad_norm,
+                eval: None,
+                omega: g.omega,
+            });
             break;
         }
         if log.grad_norms_every > 0 && step % log.grad_norms_every == 0 {
@@ -161,7 +178,7 @@ fn train_typed<T: Real>(spec: &Spec, rng_seed: u64) -> Outcome {
         }
         let last = step == train.steps || (train.stop_on_success && out.steps_to_solve.is_some());
         if step % log.every == 0 || eval.is_some() || last {
-            out.metrics.push(MetricsRow { step, loss: g.loss, grad_norm, clipped_grad_norm, eval });
+            out.metrics.push(MetricsRow { step, loss: g.loss, grad_norm, clipped_grad_norm, eval, omega: g.omega });
         }
         if last {
             break;

@@ -508,3 +508,65 @@ stop_on_success = true
     let metrics = fs::read_to_string(out.join("runs").join(r["id"].as_str().unwrap()).join("metrics.csv")).unwrap();
     assert!(metrics.lines().last().unwrap().starts_with(&format!("{at},")), "training did not stop at {at}");
 }
+
+/// A spec with two claims about the SMALL sweep: one that holds, and one that
+/// cannot (a success rate above 1).
+fn with_claims(failing_threshold: f64) -> String {
+    format!(
+        r#"{SMALL}
+[[expect]]
+claim = "no run diverges"
+metric = "diverged_fraction"
+op = "<="
+threshold = 0.0
+
+[[expect]]
+claim = "the GRU succeeds more than this"
+where = {{ "model.cell" = "gru" }}
+metric = "success_rate"
+op = ">"
+threshold = {failing_threshold}
+quick_threshold = -1.0
+"#
+    )
+}
+
+#[test]
+fn a_failing_claim_exits_3_and_is_recorded() {
+    let dir = temp_dir("claims");
+    let spec = write_spec(&dir, &with_claims(1.5));
+    let out = dir.join("out");
+    let o = harness(&[&spec, "--out", out.to_str().unwrap(), "--set", "train.steps=3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("PASS no run diverges") && stdout.contains("FAIL the GRU"), "{stdout}");
+    let checked: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("expectations.json")).unwrap()).unwrap();
+    let list = checked.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!((list[0]["pass"].as_bool(), list[1]["pass"].as_bool()), (Some(true), Some(false)));
+    for key in ["claim", "measured", "threshold", "pass"] {
+        assert!(list[1].get(key).is_some(), "{key}");
+    }
+    assert_eq!(list[1]["threshold"], 1.5);
+    // The same claims all hold with a reachable threshold, or under --quick's.
+    let o = harness(&[&spec, "--out", dir.join("q").to_str().unwrap(), "--set", "train.steps=3", "--quick"]);
+    assert_eq!(o.status.code(), Some(2), "no [quick] table: {}", stderr(&o));
+    let spec2 = write_spec(&dir, &format!("{}\n[quick]\n\"train.steps\" = 3\n", with_claims(1.5)));
+    let o = harness(&[&spec2, "--out", dir.join("q").to_str().unwrap(), "--quick"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_claims_are_spec_errors() {
+    let text = with_claims(0.5);
+    rejects(
+        "claim-metric",
+        &text.replace("\"success_rate\"", "\"sucess_rate\""),
+        &[],
+        &["expect[2].metric", "unknown metric", &line_of(&text, "metric = \"success_rate\"")],
+    );
+    rejects("claim-op", &text.replace("\">\"", "\"=>\""), &[], &["expect[2].op"]);
+    rejects("claim-where", &text.replace("\"gru\" }", "\"lstm\" }"), &[], &["expect[2].where", "selects no"]);
+    rejects("claim-key", &text.replace("threshold = 0.0", "treshold = 0.0"), &[], &["expect[1]", "treshold"]);
+}
