@@ -219,7 +219,15 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
     for point in cartesian(&sweep) {
         let mut t = table.clone();
         for (key, value) in &point {
-            set_path(&mut t, key, value.clone()).map_err(|m| ctx.swept(&point).error(Some(key), m))?;
+            // A table value sets each of its keys under `key` (a sweep over variants,
+            // e.g. "train" = [{ clip = "none" }, { clip = "norm", omega_alpha = 0.5 }]).
+            let leaves = match value {
+                Value::Table(_) => flatten(value, key),
+                _ => vec![(key.clone(), value.clone())],
+            };
+            for (k, v) in leaves {
+                set_path(&mut t, &k, v).map_err(|m| ctx.swept(&point).error(Some(key), m))?;
+            }
         }
         let spec = ctx.swept(&point).resolve(&t)?;
         if let Some(same) = configs.iter().find(|c: &&Config| c.spec == spec) {

@@ -570,3 +570,73 @@ fn bad_claims_are_spec_errors() {
     rejects("claim-where", &text.replace("\"gru\" }", "\"lstm\" }"), &[], &["expect[2].where", "selects no"]);
     rejects("claim-key", &text.replace("threshold = 0.0", "treshold = 0.0"), &[], &["expect[1]", "treshold"]);
 }
+
+#[test]
+fn omega_is_logged_and_rejected_for_gated_cells() {
+    let dir = temp_dir("omega");
+    let text = SMALL.replace("clip = \"norm\"", "clip = \"norm\"\nomega_alpha = 0.5").replace("\"gru\"]", "\"rnn\"]");
+    let text = text
+        .replace("\"model.cell\" = [\"rnn\", \"rnn\"]", "\"train\" = [{ omega_alpha = 0.0 }, { omega_alpha = 2.0 }]");
+    let spec = write_spec(&dir, &text);
+    let out = dir.join("out");
+    let o = harness(&[&spec, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let runs = fs::read_to_string(out.join("runs.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(runs.lines().next().unwrap()).unwrap();
+    let metrics = fs::read_to_string(out.join("runs").join(first["id"].as_str().unwrap()).join("metrics.csv")).unwrap();
+    assert!(metrics.starts_with("step,loss,grad_norm,clipped_grad_norm,eval_loss,error_rate,spectral_radius,omega\n"));
+    let omega: f64 = metrics.lines().nth(1).unwrap().rsplit(',').next().unwrap().parse().unwrap();
+    assert!(omega.is_finite() && omega >= 0.0, "{metrics}");
+    rejects(
+        "omega-gru",
+        &SMALL.replace("clip = \"norm\"", "clip = \"norm\"\nomega_alpha = 0.5"),
+        &[],
+        &["train.omega_alpha", "vanilla RNN"],
+    );
+}
+
+#[test]
+fn evaluate_only_cliff_checks_its_claims() {
+    let dir = temp_dir("cliff");
+    let text = r#"
+[experiment]
+name = "cliff"
+
+[evaluate]
+problem = "one_unit_cliff"
+seq_len = 50
+x0 = 0.5
+target = 0.7
+scan_w = 5.0
+scan_b = [-3.0, -2.0]
+scan_points = 2001
+surface_w = [4.0, 6.0]
+surface_b = [-3.0, -2.0]
+surface_points = [5, 5]
+
+[[expect]]
+claim = "E at b = -2.5 matches mpmath"
+metric = "loss"
+at = { w = 5.0, b = -2.5 }
+reference = 0.024088868813358221264
+op = "<="
+threshold = 1e-9
+
+[[expect]]
+claim = "spike"
+metric = "spike_ratio"
+within = [-2.6556, -2.3444]
+op = ">="
+threshold = 1e9
+"#;
+    let spec = write_spec(&dir, text);
+    let out = dir.join("out");
+    let o = harness(&[&spec, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("PASS E at b = -2.5") && stdout.contains("FAIL spike"), "{stdout}");
+    for f in ["scan.csv", "surface.csv", "plots/cliff_scan.svg", "plots/cliff_surface.svg", "expectations.json"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    rejects("cliff-at", &text.replace("at = { w = 5.0, b = -2.5 }", "at = { w = 5.0 }"), &[], &["expect[1].at.b"]);
+}
