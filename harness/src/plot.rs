@@ -249,7 +249,8 @@ fn plot_err<E: std::fmt::Display>(e: E) -> io::Error {
     io::Error::other(format!("plot: {e}"))
 }
 
-/// One line per series on a log-scale y axis.
+/// One line per series on a log-scale y axis (drawn as log10 on a linear axis,
+/// so that ranges of many decades keep their labels).
 fn lines(
     path: &Path,
     title: &str,
@@ -258,23 +259,30 @@ fn lines(
     labels: &[String],
     series: &[Vec<(f64, f64)>],
 ) -> io::Result<()> {
+    let series: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| s.iter().filter(|p| p.1 > 0.0 && p.1.is_finite()).map(|&(x, y)| (x, y.log10())).collect())
+        .collect();
     let points = series.iter().flatten();
     let x_max = points.clone().map(|p| p.0).fold(1.0, f64::max);
     let y_min = points.clone().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let y_max = points.map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-    let (y_min, y_max) = (y_min / 2.0, (y_max * 2.0).max(y_min * 4.0));
+    let pad = ((y_max - y_min) * 0.05).max(0.3);
+    let (y_min, y_max) = (y_min - pad, y_max + pad);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err)?;
-    let mut chart =
-        chart_builder(&root, title).build_cartesian_2d(0.0..x_max, (y_min..y_max).log_scale()).map_err(plot_err)?;
+    let mut chart = chart_builder(&root, title).build_cartesian_2d(0.0..x_max, y_min..y_max).map_err(plot_err)?;
     chart
         .configure_mesh()
         .x_desc(x_desc)
-        .y_desc(y_desc)
-        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .y_desc(format!("{y_desc} (log scale)"))
+        .y_label_formatter(&|v| {
+            let e = v.round();
+            if (v - e).abs() < 1e-6 { format!("1e{e:.0}") } else { format!("{:.2e}", 10f64.powf(*v)) }
+        })
         .draw()
         .map_err(plot_err)?;
-    for (i, (label, s)) in labels.iter().zip(series).enumerate().filter(|(_, (_, s))| !s.is_empty()) {
+    for (i, (label, s)) in labels.iter().zip(&series).enumerate().filter(|(_, (_, s))| !s.is_empty()) {
         let color = Palette99::pick(i).to_rgba();
         chart
             .draw_series(LineSeries::new(s.iter().copied(), color.stroke_width(2)))
