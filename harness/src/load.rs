@@ -215,6 +215,29 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         return Ok(Plan { sweep, configs: Vec::new(), resolved, expects, quick, figures, evaluate: Some(eval) });
     }
 
+    // Two sweep entries must not set the same key (e.g. "model.cell" and a
+    // table-valued "model" sweep that also sets `cell`): one would silently win.
+    let leaves_of = |key: &str, values: &[Value]| -> Vec<String> {
+        let mut leaves: Vec<String> = values
+            .iter()
+            .flat_map(|v| match v {
+                Value::Table(_) => flatten(v, key).into_iter().map(|(k, _)| k).collect(),
+                _ => vec![key.to_string()],
+            })
+            .collect();
+        leaves.sort();
+        leaves.dedup();
+        leaves
+    };
+    for (i, (a, va)) in sweep.iter().enumerate() {
+        let la = leaves_of(a, va);
+        for (b, vb) in &sweep[i + 1..] {
+            if let Some(both) = leaves_of(b, vb).into_iter().find(|k| la.contains(k)) {
+                return Err(ctx.error(Some(&format!("sweep.{b}")), format!("sweeps `{a}` and `{b}` both set `{both}`")));
+            }
+        }
+    }
+
     let mut configs = Vec::new();
     for point in cartesian(&sweep) {
         let mut t = table.clone();

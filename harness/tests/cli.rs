@@ -425,6 +425,12 @@ fn bad_sweeps_are_rejected() {
         &[],
         &[line_of(SMALL, "[\"rnn\", \"gru\"]").as_str(), "model.cell", "list"],
     );
+    rejects(
+        "sweep-overlap",
+        &format!("{SMALL}\"model\" = [{{ cell = \"lstm\" }}, {{ hidden = 8 }}]\n"),
+        &[],
+        &["sweep.model", "sweeps `model.cell` and `model` both set `model.cell`"],
+    );
 }
 
 #[test]
