@@ -37,6 +37,7 @@ pub mod clip;
 pub mod gemm;
 pub mod init;
 pub mod layer;
+pub mod linalg;
 pub mod omega;
 pub mod parallel;
 pub mod real;

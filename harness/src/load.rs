@@ -1,0 +1,620 @@
+//! From a spec file and the command line to the list of configurations to run.
+//!
+//! 1. The file is parsed twice: once into a span-carrying tree, to know where
+//!    every key is written, and once into a plain [`toml::Table`].
+//! 2. `[quick]` overrides (with `--quick`), then `--set KEY=VALUE` overrides
+//!    are applied to the table; each overridden key remembers where its value
+//!    came from. An override of a swept key replaces the sweep; an override of
+//!    `sweep.KEY` replaces that sweep list.
+//! 3. The table is deserialized into a [`Spec`] and range-checked, and so is
+//!    every point of the `[sweep]` cartesian product.
+//!
+//! Any failure is a [`SpecError`] naming the file, line and column (or the
+//! `--set` argument) and the dotted key, with a "did you mean" suggestion
+//! for misspelt names.
+
+use crate::evaluate::EvalOnly;
+use crate::expect::{self, Expect};
+use crate::spec::Spec;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use toml::Value;
+use toml::de::{DeTable, DeValue};
+
+/// Where a value was written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Origin {
+    /// In the spec file.
+    File {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+    },
+    /// On the command line, as this `--set` argument.
+    Set(String),
+}
+
+/// A spec error, reported before any run starts (exit code 2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpecError {
+    /// The spec file.
+    pub file: String,
+    /// Where in it (or on the command line) the offending value is, if known.
+    pub origin: Option<Origin>,
+    /// The dotted key, if the error concerns one.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.origin {
+            Some(Origin::File { line, col }) => write!(f, "{}:{line}:{col}: ", self.file)?,
+            Some(Origin::Set(arg)) => write!(f, "{}: in `--set {arg}`: ", self.file)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        if let Some(key) = &self.key {
+            write!(f, "key `{key}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// One point of the sweep: its swept values and the resolved spec.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Each swept dotted key and its value here, in sweep order.
+    pub params: Vec<(String, Value)>,
+    /// The resolved configuration.
+    pub spec: Spec,
+}
+
+impl Config {
+    /// `key=value` pairs joined by spaces, or `base` when nothing is swept.
+    pub fn label(&self) -> String {
+        label(&self.params)
+    }
+}
+
+fn label(params: &[(String, Value)]) -> String {
+    if params.is_empty() {
+        return "base".into();
+    }
+    params.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(" ")
+}
+
+/// A TOML value as a short text (strings without quotes).
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Everything a sweep needs, fully validated.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The swept keys and their values, in file order.
+    pub sweep: Vec<(String, Vec<Value>)>,
+    /// The cartesian product of the sweep, the first key varying slowest.
+    pub configs: Vec<Config>,
+    /// The resolved spec as TOML, written to `DIR/spec.toml`.
+    pub resolved: String,
+    /// The `[[expect]]` claims, checked after the sweep.
+    pub expects: Vec<Expect>,
+    /// Whether `--quick` was given (claims use their `quick_threshold`).
+    pub quick: bool,
+    /// `[figures]`: extra figures.
+    pub figures: Figures,
+    /// An evaluate-only spec (`[evaluate]`): no training, `configs` is empty.
+    pub evaluate: Option<EvalOnly>,
+}
+
+/// `[figures]`: optional extra figures.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figures {
+    /// One figure per value of this swept key (lines: the other swept keys) for
+    /// the relative gradient norm against lag (`grad_norms_by_*.svg`) and the
+    /// pre-clip gradient norm over training (`grad_norm_training_*.svg`).
+    #[serde(default)]
+    pub group_by: Option<String>,
+    /// Also draw the gradient norm over training (`grad_norm_training*.svg`).
+    #[serde(default)]
+    pub training_grad_norm: bool,
+}
+
+/// Reads and validates a spec: see the module docs.
+pub fn load(path: &Path, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        file: file.clone(),
+        origin: None,
+        key: None,
+        message: format!("cannot read the spec file: {e}"),
+    })?;
+    load_str(&file, &text, quick, sets)
+}
+
+/// [`load`] on text already read; `file` names it in messages.
+pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
+    let mut ctx = Context { file: file.to_string(), origins: HashMap::new() };
+    let doc = DeTable::parse(text).map_err(|e| ctx.toml_error(text, &e))?;
+    index_origins(doc.get_ref(), "", text, &mut ctx.origins);
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| ctx.toml_error(text, &e))?;
+
+    let quick_table = table.remove("quick");
+    let expect_value = table.remove("expect");
+    let figures_value = table.remove("figures");
+    let mut sweep: Vec<(String, Vec<Value>)> = Vec::new();
+    if let Some(s) = table.remove("sweep") {
+        for (key, value) in flatten(&s, "") {
+            let values = ctx.sweep_values(&format!("sweep.{key}"), value)?;
+            sweep.push((key, values));
+        }
+    }
+    let mut overrides: Vec<(String, Value, Origin)> = Vec::new();
+    if quick {
+        let q = quick_table.ok_or_else(|| ctx.error(None, "--quick given but the spec has no [quick] table"))?;
+        for (key, value) in flatten(&q, "") {
+            let origin = ctx.origin_of(&format!("quick.{key}"));
+            overrides.push((key, value, origin));
+        }
+    }
+    for arg in sets {
+        let (key, value) = parse_set(arg).map_err(|m| SpecError {
+            file: ctx.file.clone(),
+            origin: Some(Origin::Set(arg.clone())),
+            key: None,
+            message: m,
+        })?;
+        overrides.push((key, value, Origin::Set(arg.clone())));
+    }
+    for (key, value, origin) in overrides {
+        ctx.origins.insert(key.clone(), origin);
+        if let Some(swept) = key.strip_prefix("sweep.") {
+            let values = ctx.sweep_values(&key, value)?;
+            match sweep.iter_mut().find(|(k, _)| k == swept) {
+                Some(entry) => entry.1 = values,
+                None => sweep.push((swept.to_string(), values)),
+            }
+        } else {
+            sweep.retain(|(k, _)| *k != key);
+            set_path(&mut table, &key, value).map_err(|m| ctx.error(Some(&key), m))?;
+        }
+    }
+
+    let expects = ctx.expects(expect_value)?;
+    let figures: Figures = match figures_value {
+        None => Figures::default(),
+        Some(v) => serde_path_to_error::deserialize(v).map_err(|e| ctx.de_error("figures", &e))?,
+    };
+    if let Some(k) = &figures.group_by
+        && !sweep.iter().any(|(s, _)| s == k)
+    {
+        return Err(ctx.error(Some("figures.group_by"), format!("`{k}` is not a swept key")));
+    }
+
+    if table.contains_key("evaluate") {
+        if !sweep.is_empty() {
+            return Err(ctx.error(Some("sweep"), "an evaluate-only spec ([evaluate]) cannot have a [sweep]"));
+        }
+        let eval: EvalOnly =
+            serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| ctx.de_error("", &e))?;
+        eval.validate().map_err(|inv| ctx.error(Some(&inv.key), inv.message))?;
+        for (i, e) in expects.iter().enumerate() {
+            eval.validate_expect(e).map_err(|(k, m)| ctx.expect_error(i, k, m))?;
+        }
+        let resolved = resolved_toml(&table, &sweep);
+        return Ok(Plan { sweep, configs: Vec::new(), resolved, expects, quick, figures, evaluate: Some(eval) });
+    }
+
+    // Two sweep entries must not set the same key (e.g. "model.cell" and a
+    // table-valued "model" sweep that also sets `cell`): one would silently win.
+    let leaves_of = |key: &str, values: &[Value]| -> Vec<String> {
+        let mut leaves: Vec<String> = values
+            .iter()
+            .flat_map(|v| match v {
+                Value::Table(_) => flatten(v, key).into_iter().map(|(k, _)| k).collect(),
+                _ => vec![key.to_string()],
+            })
+            .collect();
+        leaves.sort();
+        leaves.dedup();
+        leaves
+    };
+    for (i, (a, va)) in sweep.iter().enumerate() {
+        let la = leaves_of(a, va);
+        for (b, vb) in &sweep[i + 1..] {
+            if let Some(both) = leaves_of(b, vb).into_iter().find(|k| la.contains(k)) {
+                return Err(ctx.error(Some(&format!("sweep.{b}")), format!("sweeps `{a}` and `{b}` both set `{both}`")));
+            }
+        }
+    }
+
+    let mut configs = Vec::new();
+    for point in cartesian(&sweep) {
+        let mut t = table.clone();
+        for (key, value) in &point {
+            // A table value sets each of its keys under `key` (a sweep over variants,
+            // e.g. "train" = [{ clip = "none" }, { clip = "norm", omega_alpha = 0.5 }]).
+            let leaves = match value {
+                Value::Table(_) => flatten(value, key),
+                _ => vec![(key.clone(), value.clone())],
+            };
+            for (k, v) in leaves {
+                set_path(&mut t, &k, v).map_err(|m| ctx.swept(&point).error(Some(key), m))?;
+            }
+        }
+        let spec = ctx.swept(&point).resolve(&t)?;
+        if let Some(same) = configs.iter().find(|c: &&Config| c.spec == spec) {
+            let message = format!("sweep points `{}` and `{}` are the same configuration", same.label(), label(&point));
+            return Err(ctx.swept(&point).error(point.first().map(|(k, _)| k.as_str()), message));
+        }
+        configs.push(Config { spec, params: point });
+    }
+    for (i, e) in expects.iter().enumerate() {
+        expect::validate_sweep(e, &configs).map_err(|(k, m)| ctx.expect_error(i, k, m))?;
+    }
+    let resolved = resolved_toml(&table, &sweep);
+    Ok(Plan { sweep, configs, resolved, expects, quick, figures, evaluate: None })
+}
+
+/// The error context: the file name and where each key's value came from.
+#[derive(Clone)]
+struct Context {
+    file: String,
+    origins: HashMap<String, Origin>,
+}
+
+impl Context {
+    fn error(&self, key: Option<&str>, message: impl Into<String>) -> SpecError {
+        SpecError {
+            file: self.file.clone(),
+            origin: key.and_then(|k| self.lookup(k)),
+            key: key.map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    /// The `[[expect]]` tables, deserialized (each error located in its table).
+    fn expects(&self, value: Option<Value>) -> Result<Vec<Expect>, SpecError> {
+        let Some(value) = value else { return Ok(Vec::new()) };
+        let Value::Array(items) = value else {
+            return Err(self.error(Some("expect"), "must be an array of tables: write each claim as [[expect]]"));
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let e: Expect = serde_path_to_error::deserialize(item).map_err(|e| {
+                    let message = e.inner().message().trim().to_string();
+                    let key = error_key(&e.path().to_string(), &message);
+                    let mut err = self.expect_error(i, key, message.clone());
+                    if let Some(s) = suggestion(&message) {
+                        err.message.push_str(&format!("; did you mean `{s}`?"));
+                    }
+                    err
+                })?;
+                expect::validate_common(&e).map_err(|(k, m)| self.expect_error(i, k, m))?;
+                Ok(e)
+            })
+            .collect()
+    }
+
+    /// An error in the `i`-th `[[expect]]` table, at `key` within it.
+    fn expect_error(&self, i: usize, key: Option<String>, message: impl Into<String>) -> SpecError {
+        let inner = match key {
+            Some(k) => format!("expect.{i}.{k}"),
+            None => format!("expect.{i}"),
+        };
+        let mut err = self.error(Some(&inner), message);
+        err.key = Some(match inner.split_once('.').and_then(|(_, r)| r.split_once('.')) {
+            Some((_, rest)) => format!("expect[{}].{rest}", i + 1),
+            None => format!("expect[{}]", i + 1),
+        });
+        err
+    }
+
+    /// A deserialization error of a table other than the training spec, under `prefix`.
+    fn de_error(&self, prefix: &str, e: &serde_path_to_error::Error<toml::de::Error>) -> SpecError {
+        let message = e.inner().message().trim().to_string();
+        let path = e.path().to_string();
+        let path = if prefix.is_empty() { path } else { join(prefix, &path).trim_end_matches(".").to_string() };
+        let key = error_key(&path, &message);
+        let mut err = self.error(key.as_deref(), &message);
+        if let Some(s) = suggestion(&message) {
+            err.message.push_str(&format!("; did you mean `{s}`?"));
+        }
+        err
+    }
+
+    /// The origin of `key` or of its closest written ancestor.
+    fn lookup(&self, key: &str) -> Option<Origin> {
+        let mut k = key;
+        loop {
+            if let Some(o) = self.origins.get(k) {
+                return Some(o.clone());
+            }
+            k = &k[..k.rfind('.')?];
+        }
+    }
+
+    /// This context with each swept key located at its `[sweep]` entry.
+    fn swept(&self, point: &[(String, Value)]) -> Context {
+        let mut ctx = self.clone();
+        for (key, _) in point {
+            ctx.origins.insert(key.clone(), self.origin_of(&format!("sweep.{key}")));
+        }
+        ctx
+    }
+
+    fn origin_of(&self, key: &str) -> Origin {
+        self.lookup(key).unwrap_or(Origin::File { line: 1, col: 1 })
+    }
+
+    fn toml_error(&self, text: &str, e: &toml::de::Error) -> SpecError {
+        let origin = e.span().map(|s| {
+            let (line, col) = line_col(text, s.start);
+            Origin::File { line, col }
+        });
+        SpecError { file: self.file.clone(), origin, key: None, message: e.message().trim().to_string() }
+    }
+
+    /// The values of the sweep entry `key` (`sweep.DOTTED.KEY`): a non-empty list.
+    fn sweep_values(&self, key: &str, value: Value) -> Result<Vec<Value>, SpecError> {
+        if key.starts_with("sweep.experiment.") {
+            return Err(self.error(Some(key), "[experiment] keys cannot be swept"));
+        }
+        match value {
+            Value::Array(v) if !v.is_empty() => Ok(v),
+            Value::Array(_) => Err(self.error(Some(key), "a sweep needs at least one value")),
+            other => Err(self.error(Some(key), format!("a sweep takes a list of values, got `{other}`"))),
+        }
+    }
+
+    /// Deserializes and validates one configuration.
+    fn resolve(&self, table: &toml::Table) -> Result<Spec, SpecError> {
+        let spec: Spec = serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| {
+            let message = e.inner().message().trim().to_string();
+            let key = error_key(&e.path().to_string(), &message);
+            let mut err = self.error(key.as_deref(), &message);
+            if let Some(s) = suggestion(&message) {
+                err.message.push_str(&format!("; did you mean `{s}`?"));
+            }
+            err
+        })?;
+        spec.validate().map_err(|inv| self.error(Some(&inv.key), inv.message))?;
+        Ok(spec)
+    }
+}
+
+/// The dotted key an error is about: serde's path, plus the field name for an
+/// unknown or missing field (serde reports those at the enclosing table).
+fn error_key(path: &str, message: &str) -> Option<String> {
+    let parent = if path == "." { "" } else { path };
+    let field = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    match (parent, field) {
+        ("", Some(f)) => Some(f.to_string()),
+        ("", None) => None,
+        (p, Some(f)) if !p.ends_with(&format!(".{f}")) && p != f => Some(format!("{p}.{f}")),
+        (p, _) => Some(p.to_string()),
+    }
+}
+
+/// For serde's "unknown field/variant `x`, expected one of `a`, `b`" messages,
+/// the expected name closest to `x` by edit distance, if it is close enough.
+pub fn suggestion(message: &str) -> Option<String> {
+    let rest = ["unknown field `", "unknown variant `"].iter().find_map(|p| message.strip_prefix(p))?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let (_, expected) = rest.split_once("expected")?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let (best, dist) = candidates.iter().map(|c| (*c, edit_distance(unknown, c))).min_by_key(|&(_, d)| d)?;
+    (dist <= unknown.len().max(best.len()) / 2 + 1 && dist > 0).then(|| best.to_string())
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// 1-based line and column (in characters) of byte offset `pos`.
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let before = &text[..pos.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Records the position of every key of the document under its dotted path.
+fn index_origins(table: &DeTable<'_>, prefix: &str, text: &str, out: &mut HashMap<String, Origin>) {
+    for (key, value) in table {
+        let path = join(prefix, key.get_ref());
+        let (line, col) = line_col(text, key.span().start);
+        out.insert(path.clone(), Origin::File { line, col });
+        match value.get_ref() {
+            DeValue::Table(t) => index_origins(t, &path, text, out),
+            // Arrays of tables ([[expect]]): `path.INDEX.key`.
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let DeValue::Table(t) = item.get_ref() {
+                        let p = format!("{path}.{i}");
+                        let (line, col) = line_col(text, item.span().start);
+                        out.insert(p.clone(), Origin::File { line, col });
+                        index_origins(t, &p, text, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
+}
+
+/// The leaves of a (nested) table as dotted keys, in order.
+fn flatten(value: &Value, prefix: &str) -> Vec<(String, Value)> {
+    match value {
+        Value::Table(t) => t.iter().flat_map(|(k, v)| flatten(v, &join(prefix, k))).collect(),
+        leaf => vec![(prefix.to_string(), leaf.clone())],
+    }
+}
+
+/// Sets the dotted `key` in `table`, creating tables on the way.
+fn set_path(table: &mut toml::Table, key: &str, value: Value) -> Result<(), String> {
+    let mut parts = key.split('.').peekable();
+    let mut t = table;
+    while let Some(part) = parts.next() {
+        if part.is_empty() {
+            return Err(format!("`{key}` is not a valid dotted key"));
+        }
+        if parts.peek().is_none() {
+            t.insert(part.to_string(), value);
+            return Ok(());
+        }
+        let entry = t.entry(part.to_string()).or_insert_with(|| Value::Table(toml::Table::new()));
+        t = entry.as_table_mut().ok_or_else(|| format!("`{part}` in `{key}` is not a table"))?;
+    }
+    Err("empty key".into())
+}
+
+/// Splits `KEY=VALUE`; the value is TOML (`32`, `"lstm"`, `[1, 2]`), and a bare
+/// word that is not valid TOML is taken as a string (`model.cell=lstm`).
+fn parse_set(arg: &str) -> Result<(String, Value), String> {
+    let (key, raw) = arg.split_once('=').ok_or("expected KEY=VALUE")?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err("expected KEY=VALUE with a non-empty key".into());
+    }
+    let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => t.remove("v").ok_or("no value")?,
+        Err(_) => Value::String(raw.trim().to_string()),
+    };
+    Ok((key.to_string(), value))
+}
+
+/// Every combination of the sweep values, first key slowest.
+fn cartesian(sweep: &[(String, Vec<Value>)]) -> Vec<Vec<(String, Value)>> {
+    let mut points = vec![Vec::new()];
+    for (key, values) in sweep {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push((key.clone(), v.clone()));
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// The resolved spec as TOML: the spec's tables with overrides applied, then the `[sweep]` table.
+fn resolved_toml(table: &toml::Table, sweep: &[(String, Vec<Value>)]) -> String {
+    let mut out = toml::to_string(table).expect("a table always serializes");
+    if !sweep.is_empty() {
+        let table: toml::Table = sweep.iter().map(|(k, v)| (k.clone(), Value::Array(v.clone()))).collect();
+        let mut wrapper = toml::Table::new();
+        wrapper.insert("sweep".into(), Value::Table(table));
+        out.push('\n');
+        out.push_str(&toml::to_string(&wrapper).expect("a table always serializes"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+[experiment]
+name = "t"
+
+[model]
+cell = "rnn"
+hidden = 4
+
+[task]
+kind = "adding"
+seq_len = 5
+
+[train]
+lr = 0.1
+batch = 2
+steps = 3
+
+[sweep]
+"model.hidden" = [4, 8]
+"train.lr" = [0.1, 0.2, 0.3]
+
+[quick]
+train.steps = 1
+"sweep.train.lr" = [0.5]
+"#;
+
+    #[test]
+    fn suggestions_pick_the_closest_expected_name() {
+        let msg = "unknown field `hiden`, expected one of `cell`, `hidden`, `init`";
+        assert_eq!(suggestion(msg).as_deref(), Some("hidden"));
+        assert_eq!(suggestion("unknown variant `gr`, expected `rnn` or `gru`").as_deref(), Some("gru"));
+        assert_eq!(suggestion("unknown field `zzzzzzzz`, expected `cell`"), None);
+        assert_eq!(suggestion("invalid type: string"), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn sweep_is_a_cartesian_product_first_key_slowest() {
+        let plan = load_str("s.toml", SPEC, false, &[]).unwrap();
+        let labels: Vec<String> = plan.configs.iter().map(Config::label).collect();
+        assert_eq!(labels[0], "model.hidden=4 train.lr=0.1");
+        assert_eq!(labels[1], "model.hidden=4 train.lr=0.2");
+        assert_eq!(labels[5], "model.hidden=8 train.lr=0.3");
+        assert_eq!(plan.configs[5].spec.model.hidden, 8);
+        assert_eq!(plan.configs[5].spec.train.lr, 0.3);
+    }
+
+    #[test]
+    fn overrides_replace_values_and_sweeps() {
+        let sets = ["model.hidden=16".to_string(), "model.cell=gru".to_string()];
+        let plan = load_str("s.toml", SPEC, true, &sets).unwrap();
+        // --quick replaced the lr sweep and the steps; --set removed hidden from the sweep.
+        assert_eq!(plan.sweep, vec![("train.lr".to_string(), vec![Value::Float(0.5)])]);
+        let spec = &plan.configs[0].spec;
+        assert_eq!((spec.model.hidden, spec.train.steps, spec.train.lr), (16, 1, 0.5));
+        assert_eq!(spec.model.cell, crate::spec::CellKind::Gru);
+        assert!(plan.resolved.contains("hidden = 16") && plan.resolved.contains("\"train.lr\" = [0.5]"));
+    }
+
+    #[test]
+    fn errors_locate_the_value_that_caused_them() {
+        let err = load_str("s.toml", SPEC, false, &["train.lr=-1".into()]).unwrap_err();
+        assert_eq!(err.origin, Some(Origin::Set("train.lr=-1".into())));
+        let bad = SPEC.replace("[4, 8]", "[4, 0]");
+        let err = load_str("s.toml", &bad, false, &[]).unwrap_err();
+        assert_eq!((err.key.as_deref(), err.origin), (Some("model.hidden"), Some(Origin::File { line: 19, col: 1 })));
+        let err = load_str("s.toml", &SPEC.replace("batch = 2", "batch = -2"), false, &[]).unwrap_err();
+        assert_eq!((err.key.as_deref(), err.origin), (Some("train.batch"), Some(Origin::File { line: 15, col: 1 })));
+    }
+}

@@ -1,0 +1,175 @@
+//! The files of the output contract: per-run directories (written under a
+//! temporary name and renamed when complete), `runs.jsonl`, and CSV helpers.
+
+use crate::train::Outcome;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A finished run: one line of `runs.jsonl` (and the run's `result.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Stable id, derived from the resolved configuration and the seed.
+    pub id: String,
+    /// Index of the configuration in the sweep.
+    pub config: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Each swept dotted key and its value.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// `"ok"` or `"diverged"`.
+    pub status: String,
+    /// Step at which the loss or gradient became NaN or infinite.
+    pub diverged_at: Option<usize>,
+    /// Held-out loss at the last evaluation (null if diverged before any).
+    pub final_loss: Option<f64>,
+    /// Held-out error rate at the last evaluation.
+    pub final_error_rate: Option<f64>,
+    /// Minibatch loss at the last step (null when not finite).
+    pub final_train_loss: Option<f64>,
+    /// Whether an evaluation met the success criterion.
+    pub solved: bool,
+    /// Updates made before the first successful evaluation.
+    pub steps_to_solve: Option<usize>,
+    /// Wall-clock seconds the run took (the only field that varies between identical runs).
+    pub wall_s: f64,
+}
+
+impl RunRecord {
+    /// Whether the run diverged.
+    pub fn diverged(&self) -> bool {
+        self.status == "diverged"
+    }
+}
+
+/// The record of a finished run.
+pub fn record(
+    id: &str,
+    config: usize,
+    seed: u64,
+    params: serde_json::Map<String, serde_json::Value>,
+    outcome: &Outcome,
+    wall_s: f64,
+) -> RunRecord {
+    let finite = |v: f64| v.is_finite().then_some(v);
+    RunRecord {
+        id: id.to_string(),
+        config,
+        seed,
+        params,
+        status: if outcome.diverged_at.is_some() { "diverged" } else { "ok" }.into(),
+        diverged_at: outcome.diverged_at,
+        final_loss: outcome.final_eval.and_then(|e| finite(e.loss)),
+        final_error_rate: outcome.final_eval.and_then(|e| finite(e.error_rate)),
+        final_train_loss: finite(outcome.final_train_loss),
+        solved: outcome.steps_to_solve.is_some(),
+        steps_to_solve: outcome.steps_to_solve,
+        wall_s,
+    }
+}
+
+/// `DIR/runs`.
+pub fn runs_dir(dir: &Path) -> PathBuf {
+    dir.join("runs")
+}
+
+/// `DIR/runs/<id>/result.json`, if that run is complete.
+pub fn read_record(dir: &Path, id: &str) -> io::Result<Option<RunRecord>> {
+    let path = runs_dir(dir).join(id).join("result.json");
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            serde_json::from_str(&text).map(Some).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `DIR/runs/<id>/` (metrics.csv, grad_norms.csv, result.json) under a
+/// temporary name, then renames it into place.
+pub fn write_run(dir: &Path, rec: &RunRecord, outcome: &Outcome) -> io::Result<()> {
+    let runs = runs_dir(dir);
+    let tmp = runs.join(format!(".tmp-{}", rec.id));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    fs::write(tmp.join("metrics.csv"), metrics_csv(outcome))?;
+    fs::write(tmp.join("grad_norms.csv"), grad_norms_csv(outcome))?;
+    fs::write(tmp.join("result.json"), serde_json::to_string_pretty(rec)? + "\n")?;
+    fs::rename(&tmp, runs.join(&rec.id))
+}
+
+/// Removes the temporary directories an interrupted sweep left.
+pub fn remove_partial_runs(dir: &Path) -> io::Result<()> {
+    let Ok(entries) = fs::read_dir(runs_dir(dir)) else { return Ok(()) };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            fs::remove_dir_all(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// The header of `metrics.csv`.
+///
+/// The evaluation columns (`eval_loss`, `error_rate`, `spectral_radius` of
+/// `W_hh`, the last for the vanilla RNN only) are empty on rows without an evaluation.
+pub const METRICS_HEADER: &str = "step,loss,grad_norm,clipped_grad_norm,eval_loss,error_rate,spectral_radius";
+
+/// `METRICS_HEADER` plus the `omega` column, used when `train.omega_alpha` is set.
+pub const METRICS_HEADER_OMEGA: &str =
+    "step,loss,grad_norm,clipped_grad_norm,eval_loss,error_rate,spectral_radius,omega";
+
+fn metrics_csv(outcome: &Outcome) -> String {
+    let with_omega = outcome.metrics.iter().any(|r| r.omega.is_some());
+    let mut s = format!("{}\n", if with_omega { METRICS_HEADER_OMEGA } else { METRICS_HEADER });
+    for r in &outcome.metrics {
+        let eval = r.eval.map_or(",,".to_string(), |e| {
+            format!("{},{},{}", e.loss, e.error_rate, e.spectral_radius.map_or(String::new(), |v| v.to_string()))
+        });
+        write!(s, "{},{},{},{},{eval}", r.step, r.loss, r.grad_norm, r.clipped_grad_norm).unwrap();
+        if with_omega {
+            write!(s, ",{}", r.omega.map_or(String::new(), |v| v.to_string())).unwrap();
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn grad_norms_csv(outcome: &Outcome) -> String {
+    let mut s = String::from("step,lag,norm\n");
+    for g in &outcome.grad_norms {
+        for (lag, n) in g.by_lag.iter().enumerate() {
+            writeln!(s, "{},{lag},{n}", g.step).unwrap();
+        }
+    }
+    s
+}
+
+/// The numeric columns of a CSV file we wrote (empty fields as NaN), with its header.
+pub fn read_csv(path: &Path) -> io::Result<(Vec<String>, Vec<Vec<f64>>)> {
+    let text = fs::read_to_string(path)?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default().split(',').map(str::to_string).collect();
+    let rows = lines.map(|l| l.split(',').map(|f| f.parse().unwrap_or(f64::NAN)).collect()).collect();
+    Ok((header, rows))
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a newline.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// `runs.jsonl`: one compact JSON object per run, in plan order.
+pub fn write_jsonl(path: &Path, records: &[RunRecord]) -> io::Result<()> {
+    let mut s = String::new();
+    for r in records {
+        s.push_str(&serde_json::to_string(r)?);
+        s.push('\n');
+    }
+    fs::write(path, s)
+}

@@ -1,0 +1,163 @@
+//! Running a plan: stable run ids, per-run seeds, a rayon pool of workers,
+//! skipping completed runs on `--resume`, and progress reporting.
+//!
+//! Each run is computed single-threaded from its own seed and written to its
+//! own directory, and every aggregate is assembled in plan order afterwards,
+//! so the output does not depend on the number of threads or on completion order.
+
+use crate::load::{Config, Plan};
+use crate::output::{self, RunRecord};
+use crate::train;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::io::{self, IsTerminal};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// One run of the plan: a configuration and a seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// Stable id: a hash of the resolved configuration and the seed.
+    pub id: String,
+    /// Index into [`Plan::configs`].
+    pub config: usize,
+    /// The seed.
+    pub seed: u64,
+}
+
+/// 64-bit FNV-1a: a small hash whose value never changes across platforms or Rust versions.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The run id: 16 hex digits of the hash of the configuration's model, task,
+/// train and log sections (serialized) and the seed. The experiment name,
+/// description and seed list do not enter it.
+pub fn run_id(config: &Config, seed: u64) -> String {
+    let s = &config.spec;
+    let canonical = serde_json::json!({"model": s.model, "task": s.task, "train": s.train, "log": s.log, "seed": seed});
+    format!("{:016x}", fnv1a(canonical.to_string().as_bytes()))
+}
+
+/// The seed of a run's ChaCha generator, derived from the experiment seed and the run id.
+pub fn rng_seed(seed: u64, id: &str) -> u64 {
+    fnv1a(format!("{seed}/{id}").as_bytes())
+}
+
+/// Every run of the plan: configurations in sweep order, seeds in spec order within each.
+pub fn runs(plan: &Plan) -> Vec<Run> {
+    plan.configs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            c.spec.experiment.seeds.values().into_iter().map(move |seed| Run { id: run_id(c, seed), config: i, seed })
+        })
+        .collect()
+}
+
+/// How runs are executed.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Worker threads.
+    pub threads: usize,
+    /// Keep the runs already complete in the output directory.
+    pub resume: bool,
+}
+
+/// Runs every run of `plan` not yet complete under `dir`, and returns all
+/// records in plan order.
+pub fn execute(plan: &Plan, dir: &Path, opts: Options) -> io::Result<Vec<RunRecord>> {
+    let all = runs(plan);
+    output::remove_partial_runs(dir)?;
+    std::fs::create_dir_all(output::runs_dir(dir))?;
+    let mut pending = Vec::new();
+    for run in &all {
+        if !(opts.resume && output::read_record(dir, &run.id)?.is_some()) {
+            pending.push(run);
+        }
+    }
+    let progress = Progress::new(pending.len() as u64, all.len() - pending.len());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build().map_err(io::Error::other)?;
+    pool.install(|| {
+        pending.par_iter().try_for_each(|run| {
+            let config = &plan.configs[run.config];
+            let start = Instant::now();
+            let outcome = train::train(&config.spec, rng_seed(run.seed, &run.id));
+            let params = config.params.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect();
+            let rec = output::record(&run.id, run.config, run.seed, params, &outcome, start.elapsed().as_secs_f64());
+            output::write_run(dir, &rec, &outcome)?;
+            progress.finished(&rec, &config.label());
+            Ok::<_, io::Error>(())
+        })
+    })?;
+    progress.done();
+    all.iter()
+        .map(|run| {
+            output::read_record(dir, &run.id)?.ok_or_else(|| io::Error::other(format!("run {} left no result", run.id)))
+        })
+        .collect()
+}
+
+/// A TOML value as JSON (datetimes as strings).
+pub fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    match v {
+        toml::Value::String(s) => s.clone().into(),
+        toml::Value::Integer(i) => (*i).into(),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+        toml::Value::Boolean(b) => (*b).into(),
+        toml::Value::Datetime(d) => d.to_string().into(),
+        toml::Value::Array(a) => a.iter().map(toml_to_json).collect(),
+        toml::Value::Table(t) => t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+    }
+}
+
+/// A progress bar with ETA on a terminal, plain lines otherwise (both on stderr).
+enum Progress {
+    Bar(ProgressBar),
+    Lines { total: usize, done: AtomicUsize },
+}
+
+impl Progress {
+    fn new(pending: u64, skipped: usize) -> Self {
+        if skipped > 0 {
+            eprintln!("resuming: {skipped} runs already complete, {pending} to go");
+        }
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(pending);
+            let style =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed_precise} elapsed, ETA {eta}  {msg}")
+                    .expect("valid template");
+            bar.set_style(style);
+            Progress::Bar(bar)
+        } else {
+            Progress::Lines { total: pending as usize, done: AtomicUsize::new(0) }
+        }
+    }
+
+    fn finished(&self, rec: &RunRecord, label: &str) {
+        let what = format!(
+            "{} seed {} ({label}): {}{}",
+            rec.id,
+            rec.seed,
+            rec.status,
+            if rec.solved { ", solved" } else { "" }
+        );
+        match self {
+            Progress::Bar(bar) => {
+                bar.set_message(what);
+                bar.inc(1);
+            }
+            Progress::Lines { total, done } => {
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                eprintln!("[{n}/{total}] {what} in {:.1} s", rec.wall_s);
+            }
+        }
+    }
+
+    fn done(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}

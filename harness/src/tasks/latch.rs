@@ -1,0 +1,45 @@
+//! The latching problem (Bengio, Simard & Frasconi 1994).
+//!
+//! A sequence belongs to class `s = ±1`. Its first `prefix_len` inputs carry
+//! the class (`s`), every later input is gaussian noise of variance
+//! `noise_var` (0.2), and the target at the last step is `d = 0.8 s`: the
+//! network must store one bit and hold it against the noise. The paper's
+//! trainable inputs `h_1..h_L` become the learned input weights times `s`.
+//! Squared error; correct when `|y - d|` is below the tolerance (0.2).
+
+use super::{Batch, Target, Task, index};
+use kernels::init::{SeedRng, standard_normal};
+
+/// The target magnitude `|d|`.
+pub const TARGET: f64 = 0.8;
+
+/// The latching problem.
+#[derive(Clone, Copy, Debug)]
+pub struct Latch {
+    /// Informative leading steps.
+    pub prefix_len: usize,
+    /// Variance of the noise after them.
+    pub noise_var: f64,
+}
+
+impl Task for Latch {
+    fn input_size(&self) -> usize {
+        1
+    }
+    fn output_size(&self) -> usize {
+        1
+    }
+    fn generate(&self, rng: &mut SeedRng, len: usize, batch: usize) -> Batch {
+        let mut x = vec![0.0; len * batch];
+        let mut target = Vec::with_capacity(batch);
+        let std = self.noise_var.sqrt();
+        for b in 0..batch {
+            let s = if index(rng, 2) == 0 { -1.0 } else { 1.0 };
+            for t in 0..len {
+                x[t * batch + b] = if t < self.prefix_len { s } else { std * standard_normal(rng) };
+            }
+            target.push(TARGET * s);
+        }
+        Batch { seq_len: len, batch, x, target: Target::Value(target) }
+    }
+}
