@@ -22,6 +22,17 @@
 //! the LSTM (`c_t`) and GRU (`W_hn h + b_hn`); with `h_out` that is `6·T·B·H`
 //! for the LSTM. Backward overwrites the tape.
 //!
+//! # Kernels and threads
+//! The per-step products run on `W_hh` packed once per call into panels, with
+//! the cell's element-wise step fused into the register tiles
+//! (`crate::recurrent`, [`crate::simd::gemm`]), at the SIMD level of
+//! [`crate::simd::level`] (forced with [`crate::simd::with_level`],
+//! [`crate::simd::set_level`] or `RNN_KERNELS_SIMD=scalar|avx2|avx512|neon`).
+//! With [`Parallelism::Rayon`], the time loop is split between threads by
+//! hidden-unit panels (one barrier per step) or, for large batches, by batch
+//! rows (no synchronisation); the big GEMMs are split by output rows. `f32`
+//! calls flush denormals for their duration (see `crate::simd::fp`).
+//!
 //! # Determinism
 //! For a given input, shape, element type and SIMD level the results are
 //! bitwise reproducible, whatever the thread count.
@@ -35,6 +46,14 @@ use crate::simd::{self, fp::Ftz};
 
 /// Steps whose input projection inference computes at once (bounds its scratch).
 const INFER_CHUNK: usize = 32;
+/// Rows (`steps · B`) inference projects at once, at least: small batches take
+/// longer chunks, so that the projection GEMM stays efficient.
+const INFER_ROWS: usize = 512;
+
+/// Steps whose input projection inference computes at once.
+fn infer_chunk(dims: Dims) -> usize {
+    INFER_ROWS.div_ceil(dims.batch).max(INFER_CHUNK).min(dims.seq_len)
+}
 
 /// A single-layer, unidirectional recurrent layer's shape: cell, input size
 /// `I` and hidden size `H`. It holds no weights; the kernels take them as
@@ -228,14 +247,15 @@ impl Rnn {
     ///
     /// Holds `W_hh` packed into panels (`G·H'·H`, `H'` = `H` rounded up to a
     /// multiple of 64) and the partial register tiles (`B·G·H'`); inference adds
-    /// the gate buffer of up to 32 steps and the LSTM/GRU state slots.
+    /// the gate buffer of a chunk of `max(32, ⌈512 / B⌉)` steps (at most `T`)
+    /// and the LSTM/GRU state slots.
     pub fn forward_scratch_len(&self, dims: Dims, training: bool) -> usize {
         let (b, h, gh) = (dims.batch, self.hidden_size, self.gate_rows());
         let step = recurrent::forward_scratch_len(self.cell, h, b);
         if training {
             step
         } else {
-            let chunk = dims.seq_len.min(INFER_CHUNK);
+            let chunk = infer_chunk(dims);
             let state = match self.cell {
                 Cell::Rnn(_) => 0,
                 Cell::Lstm => 2 * b * h,
@@ -324,7 +344,7 @@ impl Rnn {
                 (g, e, t_len, t_len)
             }
             None => {
-                let chunk = t_len.min(INFER_CHUNK);
+                let chunk = infer_chunk(dims);
                 let (g, e) = scratch.split_at_mut(chunk * bg);
                 let slots = match self.cell {
                     Cell::Rnn(_) => 1,

@@ -11,7 +11,7 @@ mod sealed {
 /// An element type with pulp vectors: `V<S>` holds [`Elem::lanes`] values.
 ///
 /// Implemented for `f32` and `f64` only (it is a supertrait of
-/// [`crate::Real`]). Arithmetic is lane-wise; [`Elem::fma`] is fused where the
+/// [`crate::Real`]). Arithmetic is lane-wise; [`Elem::vfma`] is fused where the
 /// level has FMA and `a·b + c` in two roundings at [`super::Level::Scalar`].
 /// The `f32` activations are the vector approximations of [`super::math`]; the
 /// `f64` ones apply the standard library lane by lane (`f64` is the checking

@@ -230,9 +230,9 @@ fn gemv<S: Simd, T: Elem, const NV: usize, const KS: usize>(s: S, panel: &[[T::V
     let k = panel.len();
     let a = &a[..k];
     let mut c = [zero::<S, T, NV>(s); KS];
-    let (pw, pt) = panel.as_chunks::<KS>();
-    let (aw, at) = a.as_chunks::<KS>();
-    for (w, x) in pw.iter().zip(aw) {
+    let (pw, aw) = (panel.chunks_exact(KS), a.chunks_exact(KS));
+    let (pt, at) = (pw.remainder(), aw.remainder());
+    for (w, x) in pw.zip(aw) {
         for q in 0..KS {
             let xv = T::vsplat(s, x[q]);
             for v in 0..NV {
@@ -354,7 +354,10 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
 #[inline(always)]
 pub(crate) fn as_panels<S: Simd, T: Elem, const NV: usize>(packed: &[T]) -> &[[T::V<S>; NV]] {
     let (v, _) = T::as_simd::<S>(packed);
-    v.as_chunks::<NV>().0
+    let n = v.len() / NV;
+    // SAFETY: `[V; NV]` has the size and alignment of `NV` consecutive `V`s, and
+    // the first `n·NV` vectors of `v` are in bounds and borrowed for as long.
+    unsafe { core::slice::from_raw_parts(v.as_ptr().cast::<[T::V<S>; NV]>(), n) }
 }
 
 // ---------------------------------------------------------------------------
