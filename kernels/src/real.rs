@@ -11,6 +11,8 @@ mod sealed {
 }
 
 /// A real scalar the kernels are generic over. Implemented for `f32` and `f64` only.
+///
+/// [`crate::simd::Elem`] gives the SIMD kernels its vector types.
 pub trait Real:
     sealed::Sealed
     + Copy
@@ -30,6 +32,7 @@ pub trait Real:
     + SubAssign
     + MulAssign
     + Sum
+    + crate::simd::Elem
 {
     /// 0.
     const ZERO: Self;

@@ -26,11 +26,12 @@
 //! For a given input, shape, element type and SIMD level the results are
 //! bitwise reproducible, whatever the thread count.
 
-use crate::cells::{Cell, gru, lstm, rnn};
-use crate::gemm::{MatRef, col_sums, gemm};
+use crate::cells::Cell;
+use crate::gemm::{MatRef, col_sums};
 use crate::parallel::Parallelism;
 use crate::real::Real;
-use crate::recurrent;
+use crate::recurrent::{self, par_gemm};
+use crate::simd::{self, fp::Ftz};
 
 /// Steps whose input projection inference computes at once (bounds its scratch).
 const INFER_CHUNK: usize = 32;
@@ -224,9 +225,13 @@ impl Rnn {
     }
 
     /// Scratch values [`Rnn::forward`] needs (training when `training`, else inference).
+    ///
+    /// Holds `W_hh` packed into panels (`G·H'·H`, `H'` = `H` rounded up to a
+    /// multiple of 64) and the partial register tiles (`B·G·H'`); inference adds
+    /// the gate buffer of up to 32 steps and the LSTM/GRU state slots.
     pub fn forward_scratch_len(&self, dims: Dims, training: bool) -> usize {
         let (b, h, gh) = (dims.batch, self.hidden_size, self.gate_rows());
-        let step = b * gh + recurrent::forward_scratch_len(gh, h, b);
+        let step = recurrent::forward_scratch_len(self.cell, h, b);
         if training {
             step
         } else {
@@ -240,15 +245,12 @@ impl Rnn {
         }
     }
 
-    /// Scratch values [`Rnn::backward`] needs.
+    /// Scratch values [`Rnn::backward`] needs: `W_hh` packed into column panels
+    /// (`G·H·H'`), partial tiles (`B·H'`), per-step norm partials
+    /// (`T·B·⌈H/8⌉`) and the cell's carries (LSTM `dc`; GRU `D` and two
+    /// `[B, G·H]` operand buffers).
     pub fn backward_scratch_len(&self, dims: Dims) -> usize {
-        let (b, h, gh) = (dims.batch, self.hidden_size, self.gate_rows());
-        let cell = match self.cell {
-            Cell::Rnn(_) => 0,
-            Cell::Lstm => b * h,
-            Cell::Gru => b * gh,
-        };
-        2 * b * h + cell + recurrent::backward_scratch_len(gh, h, b)
+        recurrent::backward_scratch_len(self.cell, dims.seq_len, self.hidden_size, dims.batch)
     }
 
     #[track_caller]
@@ -274,26 +276,6 @@ impl Rnn {
     fn check_dims(&self, what: &str, dims: Dims) {
         assert!(dims.seq_len > 0, "{what}: `dims.seq_len` must be >= 1");
         assert!(dims.batch > 0, "{what}: `dims.batch` must be >= 1");
-    }
-
-    /// Input projection of `rows` rows: `xg = x · W_ihᵀ + bias` with both biases
-    /// folded in, except GRU's `b_hn` (applied inside the reset product).
-    fn project<T: Real>(&self, p: &Params<'_, T>, x: &[T], xg: &mut [T], rows: usize) {
-        let (h, gh) = (self.hidden_size, self.gate_rows());
-        for row in xg.chunks_exact_mut(gh).take(rows) {
-            for (j, v) in row.iter_mut().enumerate() {
-                let fold = !(self.cell == Cell::Gru && j >= 2 * h);
-                *v = if fold { p.b_ih[j] + p.b_hh[j] } else { p.b_ih[j] };
-            }
-        }
-        gemm(
-            T::ONE,
-            MatRef::row_major(x, rows, self.input_size),
-            MatRef::row_major(p.w_ih, gh, self.input_size).t(),
-            T::ONE,
-            xg,
-            gh,
-        );
     }
 
     /// Runs the layer over a sequence from `init`, writing every `h_t` (and the
@@ -332,12 +314,11 @@ impl Rnn {
         let need = self.forward_scratch_len(dims, training);
         assert!(scratch.len() >= need, "{WHAT}: `scratch` has length {}, needs {need}", scratch.len());
 
-        let (hh, scratch) = scratch.split_at_mut(bg);
-        let (rec_scratch, scratch) = scratch.split_at_mut(recurrent::forward_scratch_len(gh, h, b));
-        let rec = recurrent::Recurrent::new(params.w_hh, gh, h, rec_scratch, par);
+        let _ftz = Ftz::new(T::IS_F32);
+        let (rec_scratch, scratch) = scratch.split_at_mut(recurrent::forward_scratch_len(self.cell, h, b));
         // Gate storage: the tape itself when training, a chunk buffer otherwise.
         // Extra per-step state (LSTM c_t, GRU hn) lives in `slots` buffers of B·H.
-        let (gates_all, extra, slots, chunk): (&mut [T], &mut [T], usize, usize) = match out.tape {
+        let (gates, extra, slots, chunk): (&mut [T], &mut [T], usize, usize) = match out.tape {
             Some(tape) => {
                 let (g, e) = tape.split_at_mut(t_len * bg);
                 (g, e, t_len, t_len)
@@ -346,47 +327,37 @@ impl Rnn {
                 let chunk = t_len.min(INFER_CHUNK);
                 let (g, e) = scratch.split_at_mut(chunk * bg);
                 let slots = match self.cell {
-                    Cell::Rnn(_) => 0,
+                    Cell::Rnn(_) => 1,
                     Cell::Lstm => 2,
                     Cell::Gru => 1,
                 };
-                (g, &mut e[..slots * bh], slots, chunk)
+                let len = if matches!(self.cell, Cell::Rnn(_)) { 0 } else { slots * bh };
+                (g, &mut e[..len], slots, chunk)
             }
         };
-        let h_out = out.h_out;
-        let b_hn = &params.b_hh[(2 * h).min(gh)..];
-
-        let mut t0 = 0;
-        while t0 < t_len {
-            let t1 = (t0 + chunk).min(t_len);
-            let gates_chunk = &mut gates_all[..(t1 - t0) * bg];
-            self.project(&params, &x[t0 * b * self.input_size..], gates_chunk, (t1 - t0) * b);
-            for t in t0..t1 {
-                let gates = &mut gates_chunk[(t - t0) * bg..][..bg];
-                let (done, rest) = h_out.split_at_mut(t * bh);
-                let h_prev: &[T] = if t == 0 { init.h } else { &done[(t - 1) * bh..] };
-                let h_t = &mut rest[..bh];
-                rec.forward(h_prev, hh, b);
-                match self.cell {
-                    Cell::Rnn(act) => rnn::forward_step(act, gates, hh, h_t),
-                    Cell::Lstm => {
-                        let cur = t % slots;
-                        let (c_prev, c_t) = if t == 0 {
-                            (init.c.expect("checked"), &mut extra[cur * bh..][..bh])
-                        } else {
-                            let prev = (t - 1) % slots;
-                            prev_and_cur(extra, prev, cur, bh)
-                        };
-                        lstm::forward_step(h, gates, hh, c_prev, c_t, h_t);
-                    }
-                    Cell::Gru => {
-                        let hn = &mut extra[(t % slots) * bh..][..bh];
-                        gru::forward_step(h, gates, hh, b_hn, h_prev, hn, h_t);
-                    }
-                }
-            }
-            t0 = t1;
+        recurrent::Forward {
+            level: simd::level(),
+            threads: par.threads(),
+            cell: self.cell,
+            hidden: h,
+            input: self.input_size,
+            batch: b,
+            seq_len: t_len,
+            w_ih: params.w_ih,
+            w_hh: params.w_hh,
+            b_ih: params.b_ih,
+            b_hh: params.b_hh,
+            x,
+            h0: init.h,
+            c0: init.c,
+            h_out: out.h_out,
+            gates,
+            extra: &mut *extra,
+            slots,
+            chunk,
+            scratch: rec_scratch,
         }
+        .run();
         if let Some(c_n) = out.c_n {
             c_n.copy_from_slice(&extra[((t_len - 1) % slots) * bh..][..bh]);
         }
@@ -459,101 +430,43 @@ impl Rnn {
         let need = self.backward_scratch_len(dims);
         assert!(scratch.len() >= need, "{WHAT}: `scratch` has length {}, needs {need}", scratch.len());
 
-        let (dh_carry, scratch) = scratch.split_at_mut(bh);
-        let (dh, scratch) = scratch.split_at_mut(bh);
-        let (cell_scratch, scratch) = scratch.split_at_mut(match self.cell {
-            Cell::Rnn(_) => 0,
-            Cell::Lstm => bh,
-            Cell::Gru => bg,
-        });
-        let rec = recurrent::Recurrent::new(
-            params.w_hh,
-            gh,
-            h,
-            &mut scratch[..recurrent::backward_scratch_len(gh, h, b)],
-            par,
-        );
-        match upstream.dh_n {
-            Some(d) => dh_carry.copy_from_slice(d),
-            None => dh_carry.fill(T::ZERO),
-        }
-        if self.cell == Cell::Lstm {
-            match upstream.dc_n {
-                Some(d) => cell_scratch.copy_from_slice(d),
-                None => cell_scratch.fill(T::ZERO),
-            }
-        }
+        let _ftz = Ftz::new(T::IS_F32);
+        let threads = par.threads();
         let (gates_all, extra) = saved.tape.split_at_mut(t_len * bg);
-        let mut step_norms = out.step_norms;
-        let mut dh_all = out.dh_all;
-        let want_dh0 = out.dh0.is_some() || out.dc0.is_some();
-
-        for t in (0..t_len).rev() {
-            // Total gradient reaching h_t.
-            match upstream.dh_out {
-                Some(d) => {
-                    for ((o, &c), &u) in dh.iter_mut().zip(dh_carry.iter()).zip(&d[t * bh..][..bh]) {
-                        *o = c + u;
-                    }
-                }
-                None => dh.copy_from_slice(dh_carry),
-            }
-            if let Some(n) = step_norms.as_deref_mut() {
-                n[t] = dh.iter().map(|&v| v * v).sum::<T>().sqrt();
-            }
-            if let Some(d) = dh_all.as_deref_mut() {
-                d[t * bh..][..bh].copy_from_slice(dh);
-            }
-            let cut = t > 0 && opts.truncate.is_some_and(|k| (t_len - t) % k == 0);
-            let need_prev = !cut && (t > 0 || want_dh0);
-            let gates = &mut gates_all[t * bg..][..bg];
-            let h_prev: &[T] = if t == 0 { saved.init.h } else { &saved.h_out[(t - 1) * bh..][..bh] };
-            match self.cell {
-                Cell::Rnn(act) => {
-                    rnn::backward_step(act, &saved.h_out[t * bh..][..bh], dh, gates);
-                    if need_prev {
-                        rec.backward(gates, dh_carry, b, false);
-                    }
-                }
-                Cell::Lstm => {
-                    let (c_hist, c_t) = extra.split_at(t * bh);
-                    let c_prev: &[T] = if t == 0 { saved.init.c.expect("checked") } else { &c_hist[(t - 1) * bh..] };
-                    lstm::backward_step(h, gates, &c_prev[..bh], &c_t[..bh], dh, cell_scratch);
-                    if need_prev {
-                        rec.backward(gates, dh_carry, b, false);
-                    }
-                }
-                Cell::Gru => {
-                    let hn = &mut extra[t * bh..][..bh];
-                    gru::backward_step(h, gates, hn, h_prev, dh, cell_scratch, dh_carry);
-                    if need_prev {
-                        rec.backward(cell_scratch, dh_carry, b, true);
-                    }
-                }
-            }
-            if cut || !need_prev {
-                dh_carry.fill(T::ZERO);
-                if self.cell == Cell::Lstm && cut {
-                    cell_scratch.fill(T::ZERO);
-                }
-            }
+        recurrent::Backward {
+            level: simd::level(),
+            threads,
+            cell: self.cell,
+            hidden: h,
+            batch: b,
+            seq_len: t_len,
+            w_hh: params.w_hh,
+            h0: saved.init.h,
+            c0: saved.init.c,
+            h_out: saved.h_out,
+            gates: &mut *gates_all,
+            extra: &mut *extra,
+            dh_out: upstream.dh_out,
+            dh_n: upstream.dh_n,
+            dc_n: upstream.dc_n,
+            truncate: opts.truncate.filter(|&k| k < t_len),
+            dh0: out.dh0,
+            dc0: out.dc0,
+            step_norms: out.step_norms,
+            dh_all: out.dh_all,
+            scratch,
         }
-        if let Some(d) = out.dh0 {
-            d.copy_from_slice(dh_carry);
-        }
-        if let Some(d) = out.dc0 {
-            d.copy_from_slice(cell_scratch);
-        }
+        .run();
 
         // Everything below is one GEMM (or column sum) over all T·B rows.
         let rows = t_len * b;
         let dg = MatRef::row_major(&*gates_all, rows, gh);
         if let Some(dx) = out.dx {
-            gemm(T::ONE, dg, MatRef::row_major(params.w_ih, gh, i_len), T::ZERO, dx, i_len);
+            par_gemm(threads, T::ONE, dg, MatRef::row_major(params.w_ih, gh, i_len), T::ZERO, dx, i_len, None);
         }
         if let Some(g) = out.grads {
             let beta = if opts.accumulate { T::ONE } else { T::ZERO };
-            gemm(T::ONE, dg.t(), MatRef::row_major(saved.x, rows, i_len), beta, g.w_ih, i_len);
+            par_gemm(threads, T::ONE, dg.t(), MatRef::row_major(saved.x, rows, i_len), beta, g.w_ih, i_len, None);
             col_sums(dg, g.b_ih, opts.accumulate);
             // dW_hh = dG_hᵀ · H_prev, H_prev = [h_0; h_1..h_{T-1}]: two GEMMs per
             // row block of dW_hh. For the GRU the n rows use dhn instead of da_n.
@@ -568,24 +481,12 @@ impl Rnn {
             }
             for &(a, r0, nr) in &blocks[..nblocks] {
                 let w = &mut g.w_hh[r0 * h..(r0 + nr) * h];
-                gemm(T::ONE, a.rows(0, b).t(), h0, beta, w, h);
+                par_gemm(threads, T::ONE, a.rows(0, b).t(), h0, beta, w, h, None);
                 if t_len > 1 {
-                    gemm(T::ONE, a.rows(b, rows - b).t(), hs, T::ONE, w, h);
+                    par_gemm(threads, T::ONE, a.rows(b, rows - b).t(), hs, T::ONE, w, h, None);
                 }
                 col_sums(a, &mut g.b_hh[r0..r0 + nr], opts.accumulate);
             }
         }
-    }
-}
-
-/// Splits `buf` into slot `prev` (shared) and slot `cur` (mutable), each `len` long, `prev != cur`.
-fn prev_and_cur<T>(buf: &mut [T], prev: usize, cur: usize, len: usize) -> (&[T], &mut [T]) {
-    debug_assert_ne!(prev, cur);
-    if prev < cur {
-        let (a, b) = buf.split_at_mut(cur * len);
-        (&a[prev * len..][..len], &mut b[..len])
-    } else {
-        let (a, b) = buf.split_at_mut(prev * len);
-        (&b[..len], &mut a[cur * len..][..len])
     }
 }

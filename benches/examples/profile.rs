@@ -1,0 +1,70 @@
+//! Runs one benchmark case in a loop, for profilers (`perf record`, callgrind)
+//! and quick A/B checks on a noisy machine (the minimum over the runs is the
+//! least disturbed one):
+//! `cargo run --release -p benches --example profile -- <cell> <S1..S5> <fwd|fwd_bwd> [threads] [iterations]`.
+//!
+//! For `fwd` it also times, interleaved, matrixmultiply on the input
+//! projection alone (`T·B × I × G·H`), and reports what the rest (the time
+//! loop) achieves.
+
+use benches::{CELLS, Case, SHAPES, flops};
+use kernels::Parallelism;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cell = CELLS.iter().find(|(n, _)| *n == args[0]).expect("cell: rnn_tanh, lstm or gru").1;
+    let s = *SHAPES.iter().find(|s| s.name == args[1]).expect("shape: S1..S5");
+    let fwd_bwd = args[2] == "fwd_bwd";
+    let threads: usize = args.get(3).map_or(1, |t| t.parse().expect("threads"));
+    let iters: usize = args.get(4).map_or(10, |t| t.parse().expect("iterations"));
+    let par = if threads == 1 { Parallelism::Sequential } else { Parallelism::Rayon(threads) };
+    let mut case = Case::new(cell, s);
+    let (m, k, n) = (s.t * s.b, s.h, cell.gates() * s.h);
+    let a = vec![0.5f32; m * k];
+    let b = vec![0.25f32; k * n];
+    let mut c = vec![0.0f32; m * n];
+    let (mut best, mut best_mm) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..iters {
+        let t = Instant::now();
+        let v = if fwd_bwd { case.forward_backward(par) } else { case.forward(par) };
+        best = best.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(v);
+        if !fwd_bwd {
+            let t = Instant::now();
+            // SAFETY: a: m×k, b: k×n, c: m×n, row-major, distinct.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    k as isize,
+                    1,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    1.0,
+                    c.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            };
+            best_mm = best_mm.min(t.elapsed().as_secs_f64());
+        }
+    }
+    let f = flops(cell, s, fwd_bwd) as f64;
+    print!("{} {} {} t{threads}: min {:.3} ms, {:.1} GFLOP/s", args[0], args[1], args[2], best * 1e3, f / best / 1e9);
+    if !fwd_bwd {
+        let half = f / 2.0;
+        print!(
+            "; projection (mm) {:.3} ms {:.1} GFLOP/s; time loop ≈ {:.3} ms {:.1} GFLOP/s",
+            best_mm * 1e3,
+            half / best_mm / 1e9,
+            (best - best_mm) * 1e3,
+            half / (best - best_mm) / 1e9
+        );
+    }
+    println!();
+}
