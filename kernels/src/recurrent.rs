@@ -403,7 +403,7 @@ fn norm<T: Real>(v: &[T]) -> T {
 impl<T> BwdCtx<'_, T> {
     /// Whether no gradient flows from step `t` into `h_{t-1}` (a truncation boundary).
     fn cut(&self, t: usize) -> bool {
-        t > 0 && self.truncate.is_some_and(|k| (self.t_len - t) % k == 0)
+        t > 0 && self.truncate.is_some_and(|k| (self.t_len - t).is_multiple_of(k))
     }
 }
 
