@@ -35,10 +35,11 @@ const MIN_STEP_WORK: usize = 96 * 1024;
 /// Big-GEMM work (FLOPs) below which it is not split.
 const MIN_GEMM_WORK: usize = 4 << 20;
 
-/// Scratch values the forward time loop needs (packed `W_hh` and partial tiles).
+/// Scratch values the forward time loop needs (packed `W_hh`, partial tiles
+/// and the folded bias row).
 pub(crate) fn forward_scratch_len(cell: Cell, h: usize, b: usize) -> usize {
     let g = cell.gates();
-    sg::pack_gates_len(g, h, h) + b * g * sg::padded(h)
+    sg::pack_gates_len(g, h, h) + b * g * sg::padded(h) + g * h
 }
 
 /// Scratch values the backward time loop needs.
@@ -240,7 +241,9 @@ impl<T: Real> WithSimd for Forward<'_, T> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        self.go::<S, { sg::NV }, { sg::MR }>(s)
+        // One row: a GEMV streaming `W_hh`; wider panels (`NV_GEMV` vectors per
+        // broadcast of `h`) spend fewer loads per FMA.
+        if self.batch == 1 { self.go::<S, { sg::NV_GEMV }, 1>(s) } else { self.go::<S, { sg::NV }, { sg::MR }>(s) }
     }
 }
 
@@ -254,12 +257,20 @@ impl<T: Real> Forward<'_, T> {
         // `nb` unit blocks of `NV·L` units, `np = nb·G` panels.
         let nb = sg::pack_gates::<S, T>(self.w_hh, g, h, h, NV, packed);
         let np = nb * g;
-        let partial = &mut rest[..b * np * NV * T::lanes::<S>()];
+        let (partial, rest) = rest.split_at_mut(b * np * NV * T::lanes::<S>());
+        // The biases every row of the projection starts from: `b_ih + b_hh`,
+        // except the GRU's `n` block, whose `b_hn` is scaled by `r` (added in the epilogue).
+        let bias_row = &mut rest[..gh];
+        for (j, v) in bias_row.iter_mut().enumerate() {
+            let fold = !(self.cell == Cell::Gru && j >= 2 * h);
+            *v = if fold { self.b_ih[j] + self.b_hh[j] } else { self.b_ih[j] };
+        }
+        let bias_row: &[T] = bias_row;
         let packed: &[T] = packed;
         let (split_by, parts) = plan(self.threads, b, nb, 2 * bg * h);
         let ftz = T::IS_F32;
         let b_hn = &self.b_hh[(2 * h).min(gh)..];
-        let (w_ih, b_ih, b_hh, x) = (self.w_ih, self.b_ih, self.b_hh, self.x);
+        let (w_ih, x) = (self.w_ih, self.x);
         let cell = self.cell;
         // SAFETY: during the projection the gate buffer is only reached through
         // `par_gemm`'s disjoint row blocks; in the time loop, the tiles of a step
@@ -286,13 +297,9 @@ impl<T: Real> Forward<'_, T> {
             c0: self.c0,
             b_hn,
         };
-        let bias = |row0: usize, rows: &mut [T]| {
-            let _ = row0;
+        let bias = |_row0: usize, rows: &mut [T]| {
             for row in rows.chunks_mut(gh) {
-                for (j, v) in row.iter_mut().enumerate() {
-                    let fold = !(cell == Cell::Gru && j >= 2 * h);
-                    *v = if fold { b_ih[j] + b_hh[j] } else { b_ih[j] };
-                }
+                row.copy_from_slice(&bias_row[..row.len()]);
             }
         };
         let mut t0 = 0;
@@ -499,7 +506,9 @@ impl<T: Real> WithSimd for Backward<'_, T> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        self.go::<S, { sg::NV }, { sg::MR }>(s)
+        // One row: a GEMV streaming `W_hh`; wider panels (`NV_GEMV` vectors per
+        // broadcast of `h`) spend fewer loads per FMA.
+        if self.batch == 1 { self.go::<S, { sg::NV_GEMV }, 1>(s) } else { self.go::<S, { sg::NV }, { sg::MR }>(s) }
     }
 }
 

@@ -246,7 +246,8 @@ impl Rnn {
     /// Scratch values [`Rnn::forward`] needs (training when `training`, else inference).
     ///
     /// Holds `W_hh` packed into panels (`G·H'·H`, `H'` = `H` rounded up to a
-    /// multiple of 64) and the partial register tiles (`B·G·H'`); inference adds
+    /// multiple of 64), the partial register tiles (`B·G·H'`) and the folded
+    /// bias row (`G·H`); inference adds
     /// the gate buffer of a chunk of `max(32, ⌈512 / B⌉)` steps (at most `T`)
     /// and the LSTM/GRU state slots.
     pub fn forward_scratch_len(&self, dims: Dims, training: bool) -> usize {
@@ -266,9 +267,9 @@ impl Rnn {
     }
 
     /// Scratch values [`Rnn::backward`] needs: `W_hh` packed into column panels
-    /// (`G·H·H'`), partial tiles (`B·H'`), per-step norm partials
-    /// (`T·B·⌈H/8⌉`) and the cell's carries (LSTM `dc`; GRU `D` and two
-    /// `[B, G·H]` operand buffers).
+    /// (`G·H·H'`), partial tiles (`B·H'`), a two-slot ring of `dh_t` (`2·B·H`)
+    /// and the cell's carries (LSTM `dc`; GRU `D` and two `[B, G·H]` operand
+    /// buffers). It does not depend on `T`.
     pub fn backward_scratch_len(&self, dims: Dims) -> usize {
         recurrent::backward_scratch_len(self.cell, dims.seq_len, self.hidden_size, dims.batch)
     }

@@ -1,7 +1,8 @@
 //! Whole sequence calls at every SIMD level the host has (levels it lacks are
 //! skipped), against the scalar reference: f64 within 1e-12 and f32 within
-//! 1e-5 (normwise relative), every cell, edge shapes (H = 1, odd H, B = 1,
-//! H past a 64-unit panel group, K past one cache block), and the backward
+//! 1e-5 (normwise relative), every cell, edge shapes (H = 1, odd H, B = 1
+//! with one and with several GEMV panels, H past a 64-unit panel group, K past
+//! one cache block), and the backward
 //! outputs the owning API never asks for alone (step norms without `dh_all`,
 //! `dh0` or `dc0` alone, truncation).
 
@@ -23,6 +24,9 @@ const SHAPES: &[(usize, usize, usize, usize)] = &[
     (5, 33, 6, 3),
     (4, 70, 3, 2),
     (3, 300, 2, 3),
+    // B = 1 runs GEMV steps on wider panels: several panels, a partial one.
+    (4, 70, 3, 1),
+    (3, 300, 2, 1),
 ];
 
 const WANTS: &[Want] = &[

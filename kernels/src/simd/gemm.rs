@@ -366,6 +366,9 @@ pub(crate) fn as_panels<S: Simd, T: Elem, const NV: usize>(packed: &[T]) -> &[[T
 
 /// Vectors per panel of the sequence kernels (forward and backward).
 pub(crate) const NV: usize = 2;
+/// Vectors per panel of the sequence kernels when `B = 1` (GEMV steps):
+/// each broadcast of `h[k]` feeds four FMAs instead of two.
+pub(crate) const NV_GEMV: usize = 4;
 /// Rows per register tile of the sequence kernels: `MR × NV = 12` accumulators,
 /// plus `NV` weight vectors and a broadcast, fill AVX2's sixteen registers.
 pub(crate) const MR: usize = 6;
