@@ -5,43 +5,13 @@
 
 mod common;
 
-use common::{TestRng, all_cells, assert_close, random_weights};
+use common::driver::Case;
+use common::{all_cells, assert_close};
 use kernels::reference;
-use kernels::{
-    BackwardOpts, BackwardOut, Cell, Dims, ForwardOut, Parallelism, Real, Rnn, Saved, State, Upstream, Weights,
-};
+use kernels::{BackwardOpts, BackwardOut, Dims, ForwardOut, Parallelism, Real, Saved, State, Upstream, Weights};
 
-struct Case<T> {
-    rnn: Rnn,
-    dims: Dims,
-    w: Weights<T>,
-    x: Vec<T>,
-    h0: Vec<T>,
-    c0: Option<Vec<T>>,
-    dh_out: Vec<T>,
-    dh_n: Vec<T>,
-    dc_n: Option<Vec<T>>,
-}
-
+// The shared random case (weights, inputs, initial state, upstream gradients).
 impl<T: Real> Case<T> {
-    fn new(cell: Cell, input: usize, hidden: usize, dims: Dims, seed: u64) -> Self {
-        let rnn = Rnn::new(cell, input, hidden);
-        let mut rng = TestRng(seed);
-        let bh = dims.batch * hidden;
-        let lstm = cell.has_cell_state();
-        Case {
-            rnn,
-            dims,
-            w: random_weights(&rnn, &mut rng),
-            x: rng.vec(dims.seq_len * dims.batch * input, 1.0),
-            h0: rng.vec(bh, 0.5),
-            c0: lstm.then(|| rng.vec(bh, 0.5)),
-            dh_out: rng.vec(dims.seq_len * bh, 1.0),
-            dh_n: rng.vec(bh, 1.0),
-            dc_n: lstm.then(|| rng.vec(bh, 1.0)),
-        }
-    }
-
     /// Compares production and reference for one upstream combination.
     fn compare(&self, use_out: bool, use_n: bool, truncate: Option<usize>, tol: f64) {
         let what = format!(

@@ -6,11 +6,12 @@
 //! outputs the owning API never asks for alone (step norms without `dh_all`,
 //! `dh0` or `dc0` alone, truncation).
 
-mod simd_support;
+mod common;
 
+use common::driver::{Case, Want};
+use common::{all_cells, assert_close};
 use kernels::simd::{self, Level};
 use kernels::{Dims, Parallelism, Real, reference};
-use simd_support::{Case, Want, all_cells, assert_close};
 
 fn levels() -> Vec<Level> {
     Level::ALL.into_iter().filter(|l| l.is_available()).collect()

@@ -2,11 +2,12 @@
 //! time loop is split (hidden-unit panels or batch rows), with more parts than
 //! pool threads, and when the pool is busy with other kernel calls.
 
-mod simd_support;
+mod common;
 
+use common::all_cells;
+use common::driver::{Case, Want};
 use kernels::{Cell, Dims, Parallelism, Real};
 use rayon::prelude::*;
-use simd_support::{Case, Want, all_cells};
 
 const PARS: [Parallelism; 6] = [
     Parallelism::Sequential,

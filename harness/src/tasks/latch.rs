@@ -7,8 +7,8 @@
 //! trainable inputs `h_1..h_L` become the learned input weights times `s`.
 //! Squared error; correct when `|y - d|` is below the tolerance (0.2).
 
-use super::{Batch, Target, Task, index};
-use kernels::init::{SeedRng, standard_normal};
+use super::{Batch, Target, Task, marked_prefix};
+use kernels::init::SeedRng;
 
 /// The target magnitude `|d|`.
 pub const TARGET: f64 = 0.8;
@@ -30,16 +30,9 @@ impl Task for Latch {
         1
     }
     fn generate(&self, rng: &mut SeedRng, len: usize, batch: usize) -> Batch {
-        let mut x = vec![0.0; len * batch];
-        let mut target = Vec::with_capacity(batch);
-        let std = self.noise_var.sqrt();
-        for b in 0..batch {
-            let s = if index(rng, 2) == 0 { -1.0 } else { 1.0 };
-            for t in 0..len {
-                x[t * batch + b] = if t < self.prefix_len { s } else { std * standard_normal(rng) };
-            }
-            target.push(TARGET * s);
-        }
+        let sign = |coin: bool| if coin { -1.0 } else { 1.0 };
+        let (x, coins) = marked_prefix(rng, len, batch, self.prefix_len, self.noise_var, sign);
+        let target = coins.into_iter().map(|c| TARGET * sign(c)).collect();
         Batch { seq_len: len, batch, x, target: Target::Value(target) }
     }
 }

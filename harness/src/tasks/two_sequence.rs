@@ -7,8 +7,8 @@
 //! the error is below 0.2. The paper draws lengths from `[T, T + T/10]`:
 //! write `seq_len = [T, T + T/10]`.
 
-use super::{Batch, Target, Task, index};
-use kernels::init::{SeedRng, standard_normal};
+use super::{Batch, Target, Task, marked_prefix};
+use kernels::init::SeedRng;
 
 /// Default noise variance of the latch and two-sequence problems.
 pub const NOISE_VAR: f64 = 0.2;
@@ -30,17 +30,10 @@ impl Task for TwoSequence {
         1
     }
     fn generate(&self, rng: &mut SeedRng, len: usize, batch: usize) -> Batch {
-        let mut x = vec![0.0; len * batch];
-        let mut target = Vec::with_capacity(batch);
-        let std = self.noise_var.sqrt();
-        for b in 0..batch {
-            let first = index(rng, 2) == 0;
-            let mark = if first { 1.0 } else { -1.0 };
-            for t in 0..len {
-                x[t * batch + b] = if t < self.prefix_len { mark } else { std * standard_normal(rng) };
-            }
-            target.push(if first { 1.0 } else { 0.0 });
-        }
+        // Coin up: class 1 (ones, target 1); down: class 2 (minus-ones, target 0).
+        let mark = |class1: bool| if class1 { 1.0 } else { -1.0 };
+        let (x, coins) = marked_prefix(rng, len, batch, self.prefix_len, self.noise_var, mark);
+        let target = coins.into_iter().map(|c| if c { 1.0 } else { 0.0 }).collect();
         Batch { seq_len: len, batch, x, target: Target::Value(target) }
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the kernel tests.
 #![allow(dead_code)]
 
+pub mod driver;
+
 use kernels::{Activation, Cell, Real, Rnn, Weights};
 
 /// Every cell and activation the crate supports.

@@ -1,41 +1,11 @@
-//! Shared driver of the SIMD, thread and allocation tests: one training
-//! forward, one inference forward and one backward through the slice API,
-//! every output collected.
-#![allow(dead_code)]
+//! Driver of the SIMD-level and thread tests: one training forward, one
+//! inference forward and one backward through the slice API, every output
+//! collected.
 
+use super::{TestRng, random_weights};
 use kernels::{
-    Activation, BackwardOpts, BackwardOut, Cell, Dims, ForwardOut, Parallelism, Real, Rnn, Saved, State, Upstream,
-    Weights,
+    BackwardOpts, BackwardOut, Cell, Dims, ForwardOut, Parallelism, Real, Rnn, Saved, State, Upstream, Weights,
 };
-
-pub fn all_cells() -> Vec<Cell> {
-    vec![
-        Cell::Rnn(Activation::Tanh),
-        Cell::Rnn(Activation::Sigmoid),
-        Cell::Rnn(Activation::Relu),
-        Cell::Rnn(Activation::LeakyRelu(0.1)),
-        Cell::Rnn(Activation::Linear),
-        Cell::Lstm,
-        Cell::Gru,
-    ]
-}
-
-/// SplitMix64.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn uniform(&mut self, scale: f64) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * scale
-    }
-    pub fn vec<T: Real>(&mut self, n: usize, scale: f64) -> Vec<T> {
-        (0..n).map(|_| T::from_f64(self.uniform(scale))).collect()
-    }
-}
 
 /// Which outputs backward is asked for.
 #[derive(Clone, Copy, Debug)]
@@ -80,16 +50,10 @@ pub struct Outputs<T> {
 impl<T: Real> Case<T> {
     pub fn new(cell: Cell, input: usize, hidden: usize, dims: Dims, seed: u64) -> Self {
         let rnn = Rnn::new(cell, input, hidden);
-        let mut rng = Rng(seed);
+        let mut rng = TestRng(seed);
         let bh = dims.batch * hidden;
         let lstm = cell.has_cell_state();
-        let (i, h) = (input as f64, hidden as f64);
-        let w = Weights {
-            w_ih: rng.vec(rnn.w_ih_len(), 1.0 / i.sqrt()),
-            w_hh: rng.vec(rnn.w_hh_len(), 1.2 / h.sqrt()),
-            b_ih: rng.vec(rnn.bias_len(), 0.5),
-            b_hh: rng.vec(rnn.bias_len(), 0.5),
-        };
+        let w = random_weights(&rnn, &mut rng);
         Case {
             rnn,
             dims,
@@ -164,22 +128,4 @@ impl<T: Real> Case<T> {
 
 fn opt<T>(v: &mut [T]) -> Option<&mut [T]> {
     if v.is_empty() { None } else { Some(v) }
-}
-
-/// Normwise relative difference `max|a - b| / max|b|`.
-pub fn rel_diff<T: Real>(a: &[T], b: &[T]) -> f64 {
-    assert_eq!(a.len(), b.len(), "length mismatch");
-    let (mut d, mut s) = (0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        d = d.max((x.to_f64() - y.to_f64()).abs());
-        s = s.max(y.to_f64().abs());
-    }
-    if d == 0.0 { 0.0 } else { d / s.max(f64::MIN_POSITIVE) }
-}
-
-#[track_caller]
-pub fn assert_close<T: Real>(what: &str, a: &[T], b: &[T], tol: f64) {
-    assert!(a.iter().all(|v| v.is_finite()), "{what}: non-finite values");
-    let d = rel_diff(a, b);
-    assert!(d <= tol, "{what}: relative difference {d:e} > {tol:e}");
 }
