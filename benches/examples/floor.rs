@@ -11,10 +11,10 @@
 //!   (best peer of `shared/peers.md` ÷ 2 at S1, S2, S5, ÷ 1.2 at S3, S4).
 //!
 //! `floor / target > 1` means the target cannot be met with matrixmultiply
-//! doing those products, however fast the rest is. The peers were timed on an
-//! idle machine, where matrixmultiply's sgemm 1024³ ran at 96 GFLOP/s; the run
-//! measures that ceiling first, and `idle floor` rescales the GEMM time to it
-//! (`gemm · now / 96`), so a loaded machine does not inflate the verdict.
+//! doing those products, however fast the rest is. When the peers were timed,
+//! matrixmultiply's sgemm 1024³ ran at 96 GFLOP/s on this machine (peers.md);
+//! the run measures that ceiling first, and `floor @96` rescales the GEMM time
+//! to it (`gemm · now / 96`), so a slower day does not inflate the verdict.
 //! `cargo run --release -p benches --example floor -- [peak_gflops=117] [iterations=10]`.
 
 use benches::{CELLS, Case, SHAPES};
@@ -85,12 +85,12 @@ fn main() {
     let n = 1024;
     let (a, mut c) = (vec![0.5f32; n * n], vec![0.0f32; n * n]);
     let sgemm = 2.0 * (n * n * n) as f64 / best(5, || mm(n, n, n, &a, n as isize, 1, &a, n as isize, 1, &mut c)) / 1e9;
-    let idle = sgemm / 96.0;
+    let to96 = sgemm / 96.0;
     println!(
-        "one thread; FMA peak {peak} GFLOP/s; sgemm 1024³ now {sgemm:.1} GFLOP/s (96 idle); ms, minimum of {iters} runs"
+        "one thread; FMA peak {peak} GFLOP/s; sgemm 1024³ now {sgemm:.1} GFLOP/s (96 in peers.md); ms, minimum of {iters} runs"
     );
     println!(
-        "| cell | shape | mode | gemm | step @peak | floor | idle floor | ours | target | idle floor/target | ours/target |"
+        "| cell | shape | mode | gemm | step @peak | floor | floor @96 | ours | target | floor @96/target | ours/target |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (ci, &(name, cell)) in CELLS.iter().enumerate() {
@@ -122,17 +122,17 @@ fn main() {
                 let (pf, pfb) = PEERS[ci][si];
                 let factor = if matches!(s.name, "S3" | "S4") { 1.2 } else { 2.0 };
                 let target = (if fwd_bwd { pfb } else { pf }) / 1e3 / factor;
-                let (floor, idle_floor) = (gemm + step, gemm * idle + step);
+                let (floor, floor96) = (gemm + step, gemm * to96 + step);
                 println!(
                     "| {name} | {} | {mode} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} |",
                     s.name,
                     gemm * 1e3,
                     step * 1e3,
                     floor * 1e3,
-                    idle_floor * 1e3,
+                    floor96 * 1e3,
                     ours * 1e3,
                     target * 1e3,
-                    idle_floor / target,
+                    floor96 / target,
                     ours / target
                 );
             }

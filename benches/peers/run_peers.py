@@ -132,7 +132,11 @@ def main():
     ap.add_argument("--only", choices=["torch", "jax"], default=None)
     ap.add_argument("--shapes", nargs="*", default=list(SHAPES))
     args = ap.parse_args()
-    # Thread counts must be fixed before the frameworks start.
+    # Thread counts must be fixed before the frameworks start. XLA's CPU
+    # runtime ignores the flags below for part of its work (unpinned, its
+    # "one thread" runs used both cores here), so the process is also pinned
+    # to `threads` cores: the peers get exactly the cores we do.
+    os.sched_setaffinity(0, set(range(args.threads)))
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     os.environ["MKL_NUM_THREADS"] = str(args.threads)
     os.environ["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
