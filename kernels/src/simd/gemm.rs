@@ -223,6 +223,15 @@ fn tile<S: Simd, T: Elem, const M: usize, const NV: usize>(
     *acc = c;
 }
 
+/// Rows of the next register tile when `left` rows remain: the rows are cut
+/// into `⌈left / M⌉` tiles of nearly equal height (16 rows as 6 + 5 + 5, not
+/// 6 + 6 + 4), so that no tile is left with too few accumulators to hide the
+/// FMA latency. Which rows share a tile does not change any row's sums.
+#[inline(always)]
+fn tile_rows<const M: usize>(left: usize) -> usize {
+    left.div_ceil(left.div_ceil(M))
+}
+
 /// One row, whole `K`: `KS` interleaved accumulator sets (`k ≡ q mod KS`),
 /// summed in order `((c_0 + c_1) + c_2) + …` at the end.
 #[inline(always)]
@@ -303,7 +312,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
                 let block = &panel[k0..k0 + kb];
                 let mut r0 = rows.start;
                 while r0 < rows.end {
-                    let m = M.min(rows.end - r0);
+                    let m = tile_rows::<M>(rows.end - r0);
                     with_m!(m, MM => self.block::<E, MM>(s, block, a, k0, r0, p, first, last, epi));
                     r0 += m;
                 }
