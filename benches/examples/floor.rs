@@ -19,6 +19,7 @@
 
 use benches::{CELLS, Case, SHAPES};
 use kernels::Parallelism;
+use kernels::gemm::{MatRef, gemm};
 use std::time::Instant;
 
 /// Best peer of `shared/peers.md`, one thread, median ms: `[cell][shape] = (fwd, fwd_bwd)`.
@@ -41,50 +42,15 @@ fn best(iters: usize, mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// `C[m×n] = A · B` with `A` of strides `(rsa, csa)`, `B` row-major `k×n` or transposed.
-#[allow(clippy::too_many_arguments)]
-fn mm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    rsa: isize,
-    csa: isize,
-    b: &[f32],
-    rsb: isize,
-    csb: isize,
-    c: &mut [f32],
-) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: the strides address only the first m·k (A), k·n (B) and m·n (C)
-    // elements of their slices, checked above; C does not alias A or B.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            0.0,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        )
-    };
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let peak: f64 = args.first().map_or(117.0, |a| a.parse().expect("peak GFLOP/s"));
     let iters: usize = args.get(1).map_or(10, |a| a.parse().expect("iterations"));
     let n = 1024;
     let (a, mut c) = (vec![0.5f32; n * n], vec![0.0f32; n * n]);
-    let sgemm = 2.0 * (n * n * n) as f64 / best(5, || mm(n, n, n, &a, n as isize, 1, &a, n as isize, 1, &mut c)) / 1e9;
+    let sgemm = 2.0 * (n * n * n) as f64
+        / best(5, || gemm(1.0, MatRef::row_major(&a, n, n), MatRef::row_major(&a, n, n), 0.0, &mut c, n))
+        / 1e9;
     let to96 = sgemm / 96.0;
     println!(
         "one thread; FMA peak {peak} GFLOP/s; sgemm 1024³ now {sgemm:.1} GFLOP/s (96 in peers.md); ms, minimum of {iters} runs"
@@ -107,12 +73,27 @@ fn main() {
             let mut case = Case::new(cell, s);
             let par = Parallelism::Sequential;
             for (mode, fwd_bwd) in [("fwd", false), ("fwd_bwd", true)] {
-                let proj = best(iters, || mm(tb, i, gh, &x, i as isize, 1, &w_ih, 1, i as isize, &mut xg));
-                let mut gemm = proj;
+                let proj = best(iters, || {
+                    gemm(1.0, MatRef::row_major(&x, tb, i), MatRef::row_major(&w_ih, gh, i).t(), 0.0, &mut xg, gh)
+                });
+                let mut gemm_s = proj;
                 if fwd_bwd {
-                    gemm += best(iters, || mm(tb, gh, i, &dg, gh as isize, 1, &w_ih, i as isize, 1, &mut dx));
-                    gemm += best(iters, || mm(gh, tb, i, &dg, 1, gh as isize, &x, i as isize, 1, &mut dw_ih));
-                    gemm += best(iters, || mm(gh, tb, h, &dg, 1, gh as isize, &h_prev, h as isize, 1, &mut dw_hh));
+                    gemm_s += best(iters, || {
+                        gemm(1.0, MatRef::row_major(&dg, tb, gh), MatRef::row_major(&w_ih, gh, i), 0.0, &mut dx, i)
+                    });
+                    gemm_s += best(iters, || {
+                        gemm(1.0, MatRef::row_major(&dg, tb, gh).t(), MatRef::row_major(&x, tb, i), 0.0, &mut dw_ih, i)
+                    });
+                    gemm_s += best(iters, || {
+                        gemm(
+                            1.0,
+                            MatRef::row_major(&dg, tb, gh).t(),
+                            MatRef::row_major(&h_prev, tb, h),
+                            0.0,
+                            &mut dw_hh,
+                            h,
+                        )
+                    });
                 }
                 let step_flops = 2.0 * (tb * h * gh) as f64 * if fwd_bwd { 2.0 } else { 1.0 };
                 let step = step_flops / (peak * 1e9);
@@ -122,11 +103,11 @@ fn main() {
                 let (pf, pfb) = PEERS[ci][si];
                 let factor = if matches!(s.name, "S3" | "S4") { 1.2 } else { 2.0 };
                 let target = (if fwd_bwd { pfb } else { pf }) / 1e3 / factor;
-                let (floor, floor96) = (gemm + step, gemm * to96 + step);
+                let (floor, floor96) = (gemm_s + step, gemm_s * to96 + step);
                 println!(
                     "| {name} | {} | {mode} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} |",
                     s.name,
-                    gemm * 1e3,
+                    gemm_s * 1e3,
                     step * 1e3,
                     floor * 1e3,
                     floor96 * 1e3,
