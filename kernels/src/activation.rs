@@ -1,6 +1,9 @@
-//! Element-wise activations of the vanilla RNN and the gates.
+//! Element-wise activations of the vanilla RNN and the gates: scalar (the
+//! reference and the training utilities) and lane-wise (the fused kernels).
 
 use crate::real::Real;
+use crate::simd::{Elem, Level, dispatch};
+use pulp::{Simd, WithSimd};
 
 /// The non-linearity `f` of a vanilla RNN, `h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,6 +94,34 @@ impl Activation {
         }
     }
 
+    /// `f(a)`, lane-wise. Unlike [`Activation::apply`], the ReLUs propagate NaN.
+    #[inline(always)]
+    pub(crate) fn apply_v<S: Simd, T: Elem>(self, s: S, a: T::V<S>) -> T::V<S> {
+        match self {
+            Activation::Tanh => T::vtanh(s, a),
+            Activation::Sigmoid => T::vsigmoid(s, a),
+            Activation::Relu => T::vselect_nonpos(s, a, T::vsplat(s, T::ZERO), a),
+            Activation::LeakyRelu(slope) => {
+                let slope = T::vsplat(s, T::from_f64(slope));
+                T::vselect_pos(s, a, a, T::vmul(s, slope, a))
+            }
+            Activation::Linear => a,
+        }
+    }
+
+    /// `f'(a)` from the output `h = f(a)`, lane-wise (as [`Activation::derivative_from_output`]).
+    #[inline(always)]
+    pub(crate) fn derivative_v<S: Simd, T: Elem>(self, s: S, h: T::V<S>) -> T::V<S> {
+        let one = T::vsplat(s, T::ONE);
+        match self {
+            Activation::Tanh => T::vsub(s, one, T::vmul(s, h, h)),
+            Activation::Sigmoid => T::vmul(s, h, T::vsub(s, one, h)),
+            Activation::Relu => T::vselect_pos(s, h, one, T::vsplat(s, T::ZERO)),
+            Activation::LeakyRelu(slope) => T::vselect_pos(s, h, one, T::vsplat(s, T::from_f64(slope))),
+            Activation::Linear => one,
+        }
+    }
+
     #[track_caller]
     pub(crate) fn validate(self) {
         if let Activation::LeakyRelu(s) = self {
@@ -103,4 +134,48 @@ impl Activation {
 #[inline(always)]
 pub fn sigmoid<T: Real>(a: T) -> T {
     T::ONE / (T::ONE + (-a).exp())
+}
+
+/// A lane-wise map over a slice: what [`map`] computes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MapOp {
+    /// `e^x`.
+    Exp,
+    /// `f(x)`.
+    Apply(Activation),
+    /// `f'` from the output `x = f(a)`.
+    Derivative(Activation),
+}
+
+struct Map<'a, T> {
+    op: MapOp,
+    x: &'a [T],
+    y: &'a mut [T],
+}
+
+impl<T: Elem> WithSimd for Map<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let op = self.op;
+        let f = |v: T::V<S>| match op {
+            MapOp::Exp => T::vexp(s, v),
+            MapOp::Apply(a) => a.apply_v::<S, T>(s, v),
+            MapOp::Derivative(a) => a.derivative_v::<S, T>(s, v),
+        };
+        let (xv, xt) = T::as_simd::<S>(self.x);
+        let (yv, yt) = T::as_simd_mut::<S>(self.y);
+        for (y, &x) in yv.iter_mut().zip(xv) {
+            *y = f(x);
+        }
+        if !xt.is_empty() {
+            T::vstore_part::<S>(yt, f(T::vload_part::<S>(xt)));
+        }
+    }
+}
+
+/// `y[i] = op(x[i])` with the lane-wise functions the kernels use, at `level`
+/// (lengths checked by the caller): how the tests check them over whole ranges.
+pub(crate) fn map<T: Elem>(level: Level, op: MapOp, x: &[T], y: &mut [T]) {
+    dispatch(level, Map { op, x, y });
 }

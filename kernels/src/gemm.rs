@@ -1,43 +1,49 @@
-//! Bounds-checked strided GEMM on slices, over matrixmultiply.
+//! Bounds-checked strided GEMM on slices, over matrixmultiply, and its
+//! row-split threaded form.
 //!
 //! Used for the once-per-sequence products (input projection, dX, weight
 //! gradients), where matrixmultiply is near peak. The per-step recurrent
-//! product uses [`crate::simd`] instead.
+//! product uses [`crate::simd::panels`] instead.
 
+use crate::parallel::{MAX_PARTS, run_parts, split};
 use crate::real::Real;
+use crate::shared::Shared;
+
+/// Big-GEMM work (FLOPs) below which [`par_gemm`] does not split.
+const MIN_GEMM_WORK: usize = 4 << 20;
 
 /// A strided matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy, Debug)]
-pub struct MatRef<'a, T> {
+pub(crate) struct MatRef<'a, T> {
     /// Backing storage.
-    pub data: &'a [T],
+    pub(crate) data: &'a [T],
     /// Rows.
-    pub rows: usize,
+    pub(crate) rows: usize,
     /// Columns.
-    pub cols: usize,
+    pub(crate) cols: usize,
     /// Row stride in elements.
-    pub rs: usize,
+    pub(crate) rs: usize,
     /// Column stride in elements.
-    pub cs: usize,
+    pub(crate) cs: usize,
 }
 
 impl<'a, T> MatRef<'a, T> {
     /// Row-major contiguous `rows × cols`.
-    pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
+    pub(crate) fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
         Self { data, rows, cols, rs: cols, cs: 1 }
     }
     /// The transpose (no copy).
-    pub fn t(self) -> Self {
+    pub(crate) fn t(self) -> Self {
         Self { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
     }
     /// Columns `c0..c0+ncols` (no copy).
-    pub fn cols(self, c0: usize, ncols: usize) -> Self {
+    pub(crate) fn cols(self, c0: usize, ncols: usize) -> Self {
         assert!(c0 + ncols <= self.cols, "column range out of bounds");
         let off = if ncols == 0 || self.rows == 0 { 0 } else { c0 * self.cs };
         Self { data: &self.data[off..], cols: ncols, ..self }
     }
     /// Rows `r0..r0+nrows` (no copy).
-    pub fn rows(self, r0: usize, nrows: usize) -> Self {
+    pub(crate) fn rows(self, r0: usize, nrows: usize) -> Self {
         assert!(r0 + nrows <= self.rows, "row range out of bounds");
         let off = if nrows == 0 || self.cols == 0 { 0 } else { r0 * self.rs };
         Self { data: &self.data[off..], rows: nrows, ..self }
@@ -54,7 +60,7 @@ impl<'a, T> MatRef<'a, T> {
 ///
 /// With `β = 0`, `C` is overwritten and never read (NaNs in it do not leak).
 #[track_caller]
-pub fn gemm<T: Real>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: &mut [T], ldc: usize) {
+pub(crate) fn gemm<T: Real>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: &mut [T], ldc: usize) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(k, b.rows, "gemm: inner dimensions differ");
     a.check("A");
@@ -94,7 +100,7 @@ pub fn gemm<T: Real>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: &
 }
 
 /// `out[j] (+)= Σ_i m[i, j]` over the rows of a row-major matrix, in row order.
-pub fn col_sums<T: Real>(m: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
+pub(crate) fn col_sums<T: Real>(m: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
     assert_eq!(out.len(), m.cols);
     if !accumulate {
         out.fill(T::ZERO);
@@ -115,28 +121,46 @@ pub fn col_sums<T: Real>(m: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Initialises a block of output rows (first row index, rows) before a product accumulates into it.
+pub(crate) type RowInit<'a, T> = dyn Fn(usize, &mut [T]) + Sync + 'a;
 
-    #[test]
-    fn col_sums_contiguous_strided_and_accumulating() {
-        // 5 × 3, m[i, j] = 10 i + j; its transpose viewed without a copy.
-        let data: Vec<f64> = (0..5).flat_map(|i| (0..3).map(move |j| (10 * i + j) as f64)).collect();
-        let m = MatRef::row_major(&data, 5, 3);
-        let expect = [100.0, 105.0, 110.0];
-        let mut out = [7.0; 3];
-        col_sums(m, &mut out, false);
-        assert_eq!(out, expect);
-        col_sums(m, &mut out, true);
-        assert_eq!(out, expect.map(|v| 2.0 * v));
-        // Columns of mᵀ are the rows of m: sums 3, 33, 63, 93, 123.
-        let mut out_t = [0.0; 5];
-        col_sums(m.t(), &mut out_t, false);
-        assert_eq!(out_t, [3.0, 33.0, 63.0, 93.0, 123.0]);
-        // A column window of the contiguous view (row stride 3, 2 columns).
-        let mut out_w = [0.0; 2];
-        col_sums(m.cols(1, 2), &mut out_w, false);
-        assert_eq!(out_w, [105.0, 110.0]);
+/// `C[rows] ← α A[rows] · B + β C[rows]`, output rows split between threads.
+/// Each part is an independent matrixmultiply call; its values do not depend
+/// on the split (matrixmultiply blocks `K` identically for every row range).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn par_gemm<T: Real>(
+    threads: usize,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+    init: Option<&RowInit<'_, T>>,
+) {
+    let (m, n) = (a.rows, b.cols);
+    let work = 2 * m * n * a.cols;
+    let parts = if work >= MIN_GEMM_WORK { threads.min(MAX_PARTS).min(m).max(1) } else { 1 };
+    if parts == 1 {
+        if let Some(f) = init {
+            f(0, c);
+        }
+        gemm(alpha, a, b, beta, c, ldc);
+        return;
     }
+    assert!(m == 0 || (m - 1) * ldc + n <= c.len(), "par_gemm: C too small");
+    // SAFETY: part `p` touches only rows `split(m, parts, p)` of C.
+    let cs = unsafe { Shared::new(c) };
+    run_parts(threads, parts, T::IS_F32, |p| {
+        let r = split(m, parts, p);
+        if r.is_empty() {
+            return;
+        }
+        let len = (r.len() - 1) * ldc + n;
+        let cp = cs.slice_mut(r.start * ldc, len);
+        if let Some(f) = init {
+            f(r.start, cp);
+        }
+        gemm(alpha, a.rows(r.start, r.len()), b, beta, cp, ldc);
+    });
 }

@@ -4,19 +4,26 @@
 //!
 //! - [`Rnn`] describes a layer (cell, input and hidden size); [`Rnn::forward`]
 //!   and [`Rnn::backward`] are the BLAS-shaped, allocation-free entry points
-//!   with caller-provided workspaces, and [`layer`] the owning convenience API.
-//! - [`reference`] is a plain scalar implementation kept as the test oracle.
-//! - [`clip`], [`regularize`] and [`init`] hold the training utilities.
+//!   with caller-provided workspaces (sizes from [`Rnn::tape_len`],
+//!   [`Rnn::forward_scratch_len`], [`Rnn::backward_scratch_len`]), and
+//!   [`Weights`] with [`Rnn::forward_train`] / [`Rnn::backward_trace`] the
+//!   owning convenience API.
+//! - [`Parallelism`] is passed per call; results are bitwise identical for
+//!   every thread count. [`simd`] says which instruction set runs and lets a
+//!   caller force one.
+//! - [`mod@reference`] is a plain scalar implementation kept as the test oracle.
+//! - [`train`] (crate feature `train`, on by default) holds the training
+//!   utilities: initialisers, clipping, penalties, Pascanu et al.'s Ω.
 //!
-//! Parameters use PyTorch's layout and gate order (see [`cells`]); sequences
-//! are `[T, B, I]`, time-major with batch rows contiguous (see [`sequence`]).
+//! Parameters use PyTorch's layout and gate order (see [`Cell`]); sequences
+//! are `[T, B, I]`, time-major with batch rows contiguous (see [`Rnn`]).
 //!
 //! ```
 //! use kernels::{BackwardOpts, Cell, Dims, Parallelism, Rnn, Upstream, Weights};
 //!
 //! let rnn = Rnn::new(Cell::Lstm, 8, 32); // input size 8, hidden size 32
 //! let dims = Dims::new(100, 16); // T = 100 steps, batch 16
-//! let weights = Weights::<f32>::zeros(&rnn); // or fill with kernels::init
+//! let weights = Weights::<f32>::zeros(&rnn); // or fill with kernels::train::init
 //! let x = vec![0.0f32; 100 * 16 * 8];
 //! let trace = rnn.forward_train(&weights, dims, &x, None, None, Parallelism::Sequential);
 //! let dh_n = vec![1.0f32; 16 * 32]; // dL/dh_T: a loss on the last step only
@@ -30,22 +37,41 @@
 //! assert_eq!(grads.weights.w_hh.len(), 4 * 32 * 32);
 //! assert_eq!(grads.step_norms.len(), 100);
 //! ```
+//!
+//! # Architecture
+//! Modules import only from the floors below their own (no circles):
+//!
+//! ```text
+//! 6  reference (the scalar oracle)            train (initialisers, clipping, Ω)
+//! 5  sequence (Rnn: checks, the f32/f64 entry points)   layer (owning API)
+//! 4  engine (plan, forward and backward time loops)
+//! 3  cells (per-vector epilogues of rnn, lstm, gru)
+//! 2  activation    gemm (matrixmultiply, row-split threads)    parallel (teams)
+//! 1  simd (Elem, levels, vector math, packed panels and the one tile walk)
+//! 0  real (the scalar trait)    shared (buffers shared by a team)
+//! ```
+//!
+//! The generic public entry points only check their arguments and call a
+//! non-generic `f32` or `f64` function, so the kernels are compiled once, in
+//! this crate, whatever crate calls them.
 
-pub mod activation;
-pub mod cells;
-pub mod clip;
-pub mod gemm;
-pub mod init;
-pub mod layer;
-pub mod linalg;
-pub mod omega;
-pub mod parallel;
-pub mod real;
-mod recurrent;
+#![deny(missing_docs)]
+
+mod activation;
+mod cells;
+mod engine;
+mod gemm;
+#[doc(hidden)]
+pub mod internals;
+mod layer;
+mod parallel;
+mod real;
 pub mod reference;
-pub mod regularize;
-pub mod sequence;
+mod sequence;
+mod shared;
 pub mod simd;
+#[cfg(feature = "train")]
+pub mod train;
 
 pub use activation::Activation;
 pub use cells::Cell;

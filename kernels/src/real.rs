@@ -12,7 +12,8 @@ mod sealed {
 
 /// A real scalar the kernels are generic over. Implemented for `f32` and `f64` only.
 ///
-/// [`crate::simd::Elem`] gives the SIMD kernels its vector types.
+/// The public entry points are generic over it; the time loops behind them are
+/// compiled once, inside this crate, for `f32` and `f64`.
 pub trait Real:
     sealed::Sealed
     + Copy
@@ -32,7 +33,6 @@ pub trait Real:
     + SubAssign
     + MulAssign
     + Sum
-    + crate::simd::Elem
 {
     /// 0.
     const ZERO: Self;
@@ -40,6 +40,8 @@ pub trait Real:
     const ONE: Self;
     /// Short name, `"f32"` or `"f64"`.
     const NAME: &'static str;
+    /// Whether this is `f32` (denormal control and the vector activations apply to it).
+    const IS_F32: bool;
     /// Rounds an `f64` to this type.
     fn from_f64(v: f64) -> Self;
     /// Widens to `f64` (exact).
@@ -84,11 +86,12 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $name:literal, $gemm:path) => {
+    ($t:ty, $name:literal, $is_f32:literal, $gemm:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             const NAME: &'static str = $name;
+            const IS_F32: bool = $is_f32;
             #[inline(always)]
             fn from_f64(v: f64) -> Self {
                 v as $t
@@ -149,5 +152,28 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, "f32", matrixmultiply::sgemm);
-impl_real!(f64, "f64", matrixmultiply::dgemm);
+impl_real!(f32, "f32", true, matrixmultiply::sgemm);
+impl_real!(f64, "f64", false, matrixmultiply::dgemm);
+
+/// `x` seen as a slice of `U`, which must be the same type as `T` (panics otherwise).
+///
+/// Why: a public generic entry point (`Rnn::forward::<T>`) is compiled in every
+/// crate that calls it, and so is every generic function it calls. Its body
+/// therefore only checks arguments and then calls a *non-generic* `f32` or
+/// `f64` function of this crate through this cast, so that the time loops are
+/// compiled once, here, not again in each test binary, benchmark and engine.
+#[inline(always)]
+pub(crate) fn cast<T: Real, U: Real>(x: &[T]) -> &[U] {
+    assert!(core::any::TypeId::of::<T>() == core::any::TypeId::of::<U>(), "cast between different types");
+    // SAFETY: `T` and `U` are the same type (checked above), so the pointer,
+    // length and lifetime describe a valid `[U]`.
+    unsafe { core::slice::from_raw_parts(x.as_ptr().cast::<U>(), x.len()) }
+}
+
+/// [`cast`] for a mutable slice.
+#[inline(always)]
+pub(crate) fn cast_mut<T: Real, U: Real>(x: &mut [T]) -> &mut [U] {
+    assert!(core::any::TypeId::of::<T>() == core::any::TypeId::of::<U>(), "cast between different types");
+    // SAFETY: as in `cast`; the borrow is exclusive and handed on unchanged.
+    unsafe { core::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<U>(), x.len()) }
+}

@@ -4,7 +4,7 @@
 //! It shares no code with the production path (not even the activation
 //! derivatives, which it takes from pre-activations), so that the tests can
 //! use it as an oracle; the benchmarks use it as the baseline. Same formulas,
-//! layouts and truncation rule as [`crate::sequence`].
+//! layouts and truncation rule as [`crate::Rnn`].
 
 // Index loops are the point here: the reference reads like the formulas.
 #![allow(clippy::needless_range_loop)]

@@ -1,48 +1,13 @@
-//! Forward over a sequence and backpropagation through time, for every cell.
-//!
-//! # Layout
-//! All buffers are row-major and contiguous:
-//! - sequences `x: [T, B, I]`, `h_out: [T, B, H]` (time-major, batch rows contiguous);
-//! - states `h0, c0, dh0, dc0: [B, H]`;
-//! - parameters as PyTorch: `w_ih: [G·H, I]`, `w_hh: [G·H, H]`, `b_ih, b_hh: [G·H]`.
-//!
-//! # Algorithm
-//! Forward: the input projection of all steps, `X · W_ihᵀ + b`, is one GEMM
-//! written into the tape; each step then adds the recurrent product
-//! `h_{t-1} · W_hhᵀ` and applies the cell's element-wise update. Backward walks
-//! the steps in reverse, turning the saved gate activations into gate
-//! gradients `dG` in place, and only after the sweep computes
-//! `dW_ih = dGᵀ X`, `dW_hh = dGᵀ H_prev` and `dX = dG W_ih` as single GEMMs over
-//! all `T·B` rows.
-//!
-//! # Memory
-//! Callers query [`Rnn::tape_len`], [`Rnn::forward_scratch_len`] and
-//! [`Rnn::backward_scratch_len`] and pass the buffers; nothing is allocated
-//! inside the time loop. The tape holds `G·T·B·H` gate values plus `T·B·H` for
-//! the LSTM (`c_t`) and GRU (`W_hn h + b_hn`); with `h_out` that is `6·T·B·H`
-//! for the LSTM. Backward overwrites the tape.
-//!
-//! # Kernels and threads
-//! The per-step products run on `W_hh` packed once per call into panels, with
-//! the cell's element-wise step fused into the register tiles
-//! (`crate::recurrent`, [`crate::simd::gemm`]), at the SIMD level of
-//! [`crate::simd::level`] (forced with [`crate::simd::with_level`],
-//! [`crate::simd::set_level`] or `RNN_KERNELS_SIMD=scalar|avx2|avx512|neon`).
-//! With [`Parallelism::Rayon`], the time loop is split between threads by
-//! hidden-unit panels (one barrier per step) or, for large batches, by batch
-//! rows (no synchronisation); the big GEMMs are split by output rows. `f32`
-//! calls flush denormals for their duration (see `crate::simd::fp`).
-//!
-//! # Determinism
-//! For a given input, shape, element type and SIMD level the results are
-//! bitwise reproducible, whatever the thread count.
+//! Forward over a sequence and backpropagation through time, for every cell:
+//! [`Rnn`], its argument types, their checks, and the non-generic `f32`/`f64`
+//! entry points behind the generic API.
 
 use crate::cells::Cell;
-use crate::gemm::{MatRef, col_sums};
+use crate::engine;
+use crate::gemm::{MatRef, col_sums, par_gemm};
 use crate::parallel::Parallelism;
-use crate::real::Real;
-use crate::recurrent::{self, par_gemm};
-use crate::simd::{self, fp::Ftz};
+use crate::real::{Real, cast, cast_mut};
+use crate::simd::{self, Elem, fp::Ftz};
 
 /// Steps whose input projection inference computes at once (bounds its scratch).
 const INFER_CHUNK: usize = 32;
@@ -58,6 +23,45 @@ fn infer_chunk(dims: Dims) -> usize {
 /// A single-layer, unidirectional recurrent layer's shape: cell, input size
 /// `I` and hidden size `H`. It holds no weights; the kernels take them as
 /// [`Params`].
+///
+/// # Layout
+/// All buffers are row-major and contiguous:
+/// - sequences `x: [T, B, I]`, `h_out: [T, B, H]` (time-major, batch rows contiguous);
+/// - states `h0, c0, dh0, dc0: [B, H]`;
+/// - parameters as PyTorch: `w_ih: [G·H, I]`, `w_hh: [G·H, H]`, `b_ih, b_hh: [G·H]`.
+///
+/// # Algorithm
+/// Forward: the input projection of all steps, `X · W_ihᵀ + b`, is one GEMM
+/// written into the tape; each step then adds the recurrent product
+/// `h_{t-1} · W_hhᵀ` and applies the cell's element-wise update. Backward walks
+/// the steps in reverse, turning the saved gate activations into gate
+/// gradients `dG` in place, and only after the sweep computes
+/// `dW_ih = dGᵀ X`, `dW_hh = dGᵀ H_prev` and `dX = dG W_ih` as single GEMMs over
+/// all `T·B` rows.
+///
+/// # Memory
+/// Callers query [`Rnn::tape_len`], [`Rnn::forward_scratch_len`] and
+/// [`Rnn::backward_scratch_len`] and pass the buffers; nothing is allocated
+/// inside the time loop. The tape holds `G·T·B·H` gate values plus `T·B·H` for
+/// the LSTM (`c_t`) and GRU (`W_hn h + b_hn`); with `h_out` that is `6·T·B·H`
+/// for the LSTM. Backward overwrites the tape.
+///
+/// # Kernels and threads
+/// The per-step products run on `W_hh` packed once per call into panels, with
+/// the cell's element-wise step fused into the register tiles
+/// (the engine and the SIMD micro-kernels), at the SIMD level of
+/// [`crate::simd::level`] (forced with [`crate::simd::with_level`],
+/// [`crate::simd::set_level`] or `RNN_KERNELS_SIMD=scalar|avx2|avx512|neon`).
+/// With [`Parallelism::Rayon`], the time loop is split between threads by
+/// hidden-unit panels (one barrier per step) or, for large batches, by batch
+/// rows (no synchronisation); the big GEMMs are split by output rows. `f32`
+/// calls flush denormals (FTZ/DAZ) on their threads for their duration: values
+/// below `f32::MIN_POSITIVE` become zero, which keeps vanishing-gradient runs
+/// off the slow denormal path.
+///
+/// # Determinism
+/// For a given input, shape, element type and SIMD level the results are
+/// bitwise reproducible, whatever the thread count.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rnn {
     cell: Cell,
@@ -81,7 +85,7 @@ impl Dims {
     }
 }
 
-/// Borrowed layer parameters in PyTorch layout (see the module docs).
+/// Borrowed layer parameters in PyTorch layout (see [`Rnn`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Params<'a, T> {
     /// `[G·H, I]`.
@@ -252,7 +256,7 @@ impl Rnn {
     /// and the LSTM/GRU state slots.
     pub fn forward_scratch_len(&self, dims: Dims, training: bool) -> usize {
         let (b, h, gh) = (dims.batch, self.hidden_size, self.gate_rows());
-        let step = recurrent::forward_scratch_len(self.cell, h, b);
+        let step = engine::forward_scratch_len(self.cell, h, b);
         if training {
             step
         } else {
@@ -271,7 +275,7 @@ impl Rnn {
     /// and the cell's carries (LSTM `dc`; GRU `D` and two `[B, G·H]` operand
     /// buffers). It does not depend on `T`.
     pub fn backward_scratch_len(&self, dims: Dims) -> usize {
-        recurrent::backward_scratch_len(self.cell, dims.seq_len, self.hidden_size, dims.batch)
+        engine::backward_scratch_len(self.cell, self.hidden_size, dims.batch)
     }
 
     #[track_caller]
@@ -319,8 +323,8 @@ impl Rnn {
         const WHAT: &str = "Rnn::forward";
         self.check_dims(WHAT, dims);
         self.check_params(WHAT, &params);
-        let (t_len, b, h, gh) = (dims.seq_len, dims.batch, self.hidden_size, self.gate_rows());
-        let (bh, bg) = (b * h, b * gh);
+        let (t_len, b) = (dims.seq_len, dims.batch);
+        let bh = b * self.hidden_size;
         check_len(WHAT, "x", x, t_len * b * self.input_size, "T*B*I");
         self.check_state(WHAT, dims, &init, "init.h", "init.c");
         check_len(WHAT, "out.h_out", out.h_out, t_len * bh, "T*B*H");
@@ -334,9 +338,17 @@ impl Rnn {
         }
         let need = self.forward_scratch_len(dims, training);
         assert!(scratch.len() >= need, "{WHAT}: `scratch` has length {}, needs {need}", scratch.len());
+        let call = ForwardCall { params, dims, x, init, out, scratch, par };
+        if T::IS_F32 { forward_f32(self, call.cast()) } else { forward_f64(self, call.cast()) }
+    }
 
+    /// The forward pass proper, on checked arguments.
+    fn run_forward<T: Elem>(&self, call: ForwardCall<'_, T>) {
+        let ForwardCall { params, dims, x, init, out, scratch, par } = call;
+        let (t_len, b, h, gh) = (dims.seq_len, dims.batch, self.hidden_size, self.gate_rows());
+        let (bh, bg) = (b * h, b * gh);
         let _ftz = Ftz::new(T::IS_F32);
-        let (rec_scratch, scratch) = scratch.split_at_mut(recurrent::forward_scratch_len(self.cell, h, b));
+        let (rec_scratch, scratch) = scratch.split_at_mut(engine::forward_scratch_len(self.cell, h, b));
         // Gate storage: the tape itself when training, a chunk buffer otherwise.
         // Extra per-step state (LSTM c_t, GRU hn) lives in `slots` buffers of B·H.
         let (gates, extra, slots, chunk): (&mut [T], &mut [T], usize, usize) = match out.tape {
@@ -356,7 +368,7 @@ impl Rnn {
                 (g, &mut e[..len], slots, chunk)
             }
         };
-        recurrent::Forward {
+        engine::Forward {
             level: simd::level(),
             threads: par.threads(),
             cell: self.cell,
@@ -407,8 +419,8 @@ impl Rnn {
         const WHAT: &str = "Rnn::backward";
         self.check_dims(WHAT, dims);
         self.check_params(WHAT, &params);
-        let (t_len, b, h, gh, i_len) = (dims.seq_len, dims.batch, self.hidden_size, self.gate_rows(), self.input_size);
-        let (bh, bg) = (b * h, b * gh);
+        let (t_len, b, i_len) = (dims.seq_len, dims.batch, self.input_size);
+        let bh = b * self.hidden_size;
         check_len(WHAT, "saved.x", saved.x, t_len * b * i_len, "T*B*I");
         self.check_state(WHAT, dims, &saved.init, "saved.init.h", "saved.init.c");
         check_len(WHAT, "saved.h_out", saved.h_out, t_len * bh, "T*B*H");
@@ -450,11 +462,19 @@ impl Rnn {
         }
         let need = self.backward_scratch_len(dims);
         assert!(scratch.len() >= need, "{WHAT}: `scratch` has length {}, needs {need}", scratch.len());
+        let call = BackwardCall { params, dims, saved, upstream, out, opts, scratch, par };
+        if T::IS_F32 { backward_f32(self, call.cast()) } else { backward_f64(self, call.cast()) }
+    }
 
+    /// The backward pass proper, on checked arguments.
+    fn run_backward<T: Elem>(&self, call: BackwardCall<'_, T>) {
+        let BackwardCall { params, dims, saved, upstream, out, opts, scratch, par } = call;
+        let (t_len, b, h, gh, i_len) = (dims.seq_len, dims.batch, self.hidden_size, self.gate_rows(), self.input_size);
+        let bg = b * gh;
         let _ftz = Ftz::new(T::IS_F32);
         let threads = par.threads();
         let (gates_all, extra) = saved.tape.split_at_mut(t_len * bg);
-        recurrent::Backward {
+        engine::Backward {
             level: simd::level(),
             threads,
             cell: self.cell,
@@ -508,6 +528,131 @@ impl Rnn {
                 }
                 col_sums(a, &mut g.b_hh[r0..r0 + nr], opts.accumulate);
             }
+        }
+    }
+}
+
+/// The arguments of one [`Rnn::forward`] call.
+struct ForwardCall<'a, T> {
+    params: Params<'a, T>,
+    dims: Dims,
+    x: &'a [T],
+    init: State<'a, T>,
+    out: ForwardOut<'a, T>,
+    scratch: &'a mut [T],
+    par: Parallelism,
+}
+
+/// The arguments of one [`Rnn::backward`] call.
+struct BackwardCall<'a, T> {
+    params: Params<'a, T>,
+    dims: Dims,
+    saved: Saved<'a, T>,
+    upstream: Upstream<'a, T>,
+    out: BackwardOut<'a, T>,
+    opts: BackwardOpts,
+    scratch: &'a mut [T],
+    par: Parallelism,
+}
+
+// The public entry points are generic; these non-generic functions are where
+// the time loops get compiled, once, in this crate (see `crate::real::cast`).
+
+#[inline(never)]
+fn forward_f32(rnn: &Rnn, call: ForwardCall<'_, f32>) {
+    rnn.run_forward(call);
+}
+
+#[inline(never)]
+fn forward_f64(rnn: &Rnn, call: ForwardCall<'_, f64>) {
+    rnn.run_forward(call);
+}
+
+#[inline(never)]
+fn backward_f32(rnn: &Rnn, call: BackwardCall<'_, f32>) {
+    rnn.run_backward(call);
+}
+
+#[inline(never)]
+fn backward_f64(rnn: &Rnn, call: BackwardCall<'_, f64>) {
+    rnn.run_backward(call);
+}
+
+/// `Option<&[T]>` seen as `Option<&[U]>` (`U` is `T`).
+fn cast_opt<T: Real, U: Real>(x: Option<&[T]>) -> Option<&[U]> {
+    x.map(cast)
+}
+
+/// `Option<&mut [T]>` seen as `Option<&mut [U]>` (`U` is `T`).
+fn cast_opt_mut<T: Real, U: Real>(x: Option<&mut [T]>) -> Option<&mut [U]> {
+    x.map(cast_mut)
+}
+
+impl<'a, T: Real> Params<'a, T> {
+    fn cast<U: Real>(self) -> Params<'a, U> {
+        Params { w_ih: cast(self.w_ih), w_hh: cast(self.w_hh), b_ih: cast(self.b_ih), b_hh: cast(self.b_hh) }
+    }
+}
+
+impl<'a, T: Real> ParamsMut<'a, T> {
+    fn cast<U: Real>(self) -> ParamsMut<'a, U> {
+        ParamsMut {
+            w_ih: cast_mut(self.w_ih),
+            w_hh: cast_mut(self.w_hh),
+            b_ih: cast_mut(self.b_ih),
+            b_hh: cast_mut(self.b_hh),
+        }
+    }
+}
+
+impl<'a, T: Real> State<'a, T> {
+    fn cast<U: Real>(self) -> State<'a, U> {
+        State { h: cast(self.h), c: cast_opt(self.c) }
+    }
+}
+
+impl<'a, T: Real> ForwardCall<'a, T> {
+    fn cast<U: Real>(self) -> ForwardCall<'a, U> {
+        ForwardCall {
+            params: self.params.cast(),
+            dims: self.dims,
+            x: cast(self.x),
+            init: self.init.cast(),
+            out: ForwardOut {
+                h_out: cast_mut(self.out.h_out),
+                c_n: cast_opt_mut(self.out.c_n),
+                tape: cast_opt_mut(self.out.tape),
+            },
+            scratch: cast_mut(self.scratch),
+            par: self.par,
+        }
+    }
+}
+
+impl<'a, T: Real> BackwardCall<'a, T> {
+    fn cast<U: Real>(self) -> BackwardCall<'a, U> {
+        let (saved, up, out) = (self.saved, self.upstream, self.out);
+        BackwardCall {
+            params: self.params.cast(),
+            dims: self.dims,
+            saved: Saved {
+                x: cast(saved.x),
+                init: saved.init.cast(),
+                h_out: cast(saved.h_out),
+                tape: cast_mut(saved.tape),
+            },
+            upstream: Upstream { dh_out: cast_opt(up.dh_out), dh_n: cast_opt(up.dh_n), dc_n: cast_opt(up.dc_n) },
+            out: BackwardOut {
+                grads: out.grads.map(ParamsMut::cast),
+                dx: cast_opt_mut(out.dx),
+                dh0: cast_opt_mut(out.dh0),
+                dc0: cast_opt_mut(out.dc0),
+                step_norms: cast_opt_mut(out.step_norms),
+                dh_all: cast_opt_mut(out.dh_all),
+            },
+            opts: self.opts,
+            scratch: cast_mut(self.scratch),
+            par: self.par,
         }
     }
 }

@@ -1,25 +1,45 @@
 //! The three cells. Each file holds the element-wise part of one time step,
-//! forward and backward, for a whole batch: the matrix products around it live
-//! in [`crate::sequence`].
+//! forward and backward, as per-vector epilogues of the step's recurrent
+//! product ([`crate::simd::panels::Epilogue`]); the products and the time loop
+//! around them live in `crate::engine`.
 //!
 //! Gate layout follows PyTorch, so weights can be exchanged with it:
 //! `W_ih: [G·H, I]`, `W_hh: [G·H, H]`, `b_ih, b_hh: [G·H]`, gate blocks of `H`
-//! rows stacked in the order below.
+//! rows stacked in the order of [`Cell`]'s formulas.
 
-pub mod gru;
-pub mod lstm;
-pub mod rnn;
+pub(crate) mod gru;
+pub(crate) mod lstm;
+pub(crate) mod rnn;
 
 use crate::activation::Activation;
 
 /// Which recurrent cell.
+///
+/// Parameters follow PyTorch's layout, so weights can be exchanged with
+/// `torch.nn.RNN`/`LSTM`/`GRU`: `W_ih: [G·H, I]`, `W_hh: [G·H, H]`,
+/// `b_ih, b_hh: [G·H]`, the `G` gate blocks of `H` rows stacked in the order
+/// of the formulas below.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell {
     /// Vanilla (Elman) RNN, one gate: `h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`.
     Rnn(Activation),
-    /// LSTM, gates `i, f, g, o` (see [`lstm`]).
+    /// LSTM (PyTorch form), gates `i, f, g, o`:
+    ///
+    /// ```text
+    /// [a_i, a_f, a_g, a_o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    /// i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
+    /// c_t = f ⊙ c_{t-1} + i ⊙ g
+    /// h_t = o ⊙ tanh(c_t)
+    /// ```
     Lstm,
-    /// GRU, gates `r, z, n`, reset applied after the recurrent product (see [`gru`]).
+    /// GRU (PyTorch form), gates `r, z, n`, reset applied after the recurrent product:
+    ///
+    /// ```text
+    /// r = σ(W_ir x + b_ir + W_hr h_{t-1} + b_hr)
+    /// z = σ(W_iz x + b_iz + W_hz h_{t-1} + b_hz)
+    /// n = tanh(W_in x + b_in + r ⊙ (W_hn h_{t-1} + b_hn))
+    /// h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+    /// ```
     Gru,
 }
 
@@ -57,22 +77,19 @@ impl Cell {
     }
 }
 
-/// The fused element-wise parts of a step, applied to register tiles of the
-/// recurrent product (see [`crate::simd::gemm::Epilogue`]).
+/// Helpers of the cells' fused epilogues (see [`crate::simd::panels::Epilogue`]).
 ///
-/// A forward tile holds, for `M` batch rows and one panel of `u = NVU·L`
-/// hidden units, the recurrent pre-activations of every gate of those units
-/// (`acc[r][g·NVU + w]` covers units `panel·u + w·L ..`); the epilogue adds the
-/// input projection, applies the activations and the state update, and writes
-/// the gates, states and `h_t` of exactly those rows and units. A backward tile
-/// holds `dG_{t+1} · W_hh` for `M` rows and `u = NV·L` units; the epilogue adds
-/// the other gradients reaching `h_t`, and writes `dG_t` for those rows and
-/// units (all gates). Tiles never touch other rows or units, which is what lets
-/// the threads of a team share the buffers (see [`crate::parallel::Shared`]).
+/// A forward epilogue receives, for one batch row and one vector of hidden
+/// units, the recurrent pre-activation of one gate; it adds the input
+/// projection (already in the gate buffer), applies the activations and writes
+/// the gates, states and `h_t` of exactly that row and those units. A backward
+/// epilogue receives `dG_{t+1} · W_hh` for one row and vector of units, adds the
+/// other gradients reaching `h_t`, and writes `dG_t` for that row and those
+/// units (all gates). Epilogues never touch other rows or units, which is what
+/// lets the threads of a team share the buffers (see [`crate::shared::Shared`]).
 pub(crate) mod fused {
-    use crate::parallel::Shared;
-    use crate::real::Real;
-    use crate::simd::Elem;
+    use crate::shared::Shared;
+    use crate::simd::{Elem, prefetch};
     use pulp::Simd;
 
     /// Loads `min(n, L)` values at `off` of a shared buffer (zero-filled lanes past `n`).
@@ -96,27 +113,19 @@ pub(crate) mod fused {
     /// Prefetches the `u` values at `off` of a shared buffer (both ends' lines).
     #[inline(always)]
     pub(crate) fn pf<T>(buf: &Shared<'_, T>, off: usize, u: usize) {
-        crate::simd::prefetch(buf.slice(off, 1));
-        crate::simd::prefetch(buf.slice(off + u - 1, 1));
+        prefetch(buf.slice(off, 1));
+        prefetch(buf.slice(off + u - 1, 1));
     }
 
     /// Prefetches the `u` values at `off` of a slice (both ends' lines).
     #[inline(always)]
     pub(crate) fn pfs<T>(buf: &[T], off: usize, u: usize) {
-        crate::simd::prefetch(&buf[off..]);
-        crate::simd::prefetch(&buf[off + u - 1..]);
+        prefetch(&buf[off..]);
+        prefetch(&buf[off + u - 1..]);
     }
 
-    /// `(first unit, valid units)` of vector `w` of `panel` (`u` units per panel),
-    /// or `None` past `hidden`.
-    #[inline(always)]
-    pub(crate) fn units(panel: usize, u: usize, w: usize, lanes: usize, hidden: usize) -> Option<(usize, usize)> {
-        let j = panel * u + w * lanes;
-        (j < hidden).then(|| (j, lanes.min(hidden - j)))
-    }
-
-    /// Where a backward tile keeps `dh_t` when it is wanted (for `dh_all` or the
-    /// step norms): units `b·H + j` at `off + b·H + j` of `all`.
+    /// Where a backward epilogue keeps `dh_t` when it is wanted (for `dh_all` or
+    /// the step norms): units `b·H + j` at `off + b·H + j` of `all`.
     pub(crate) struct DhSink<'a, T> {
         pub all: Option<&'a Shared<'a, T>>,
         pub off: usize,
@@ -125,7 +134,7 @@ pub(crate) mod fused {
     /// `dh = acc + carry + dh_out` for the `n` units at `off = b·H + j`, kept
     /// in `sink` when wanted.
     #[inline(always)]
-    pub(crate) fn total_dh<S: Simd, T: Real>(
+    pub(crate) fn total_dh<S: Simd, T: Elem>(
         s: S,
         acc: T::V<S>,
         carry: Option<&[T]>,
@@ -145,37 +154,5 @@ pub(crate) mod fused {
             st::<S, T>(all, sink.off + off, n, dh);
         }
         dh
-    }
-
-    /// `dh_0 = acc (+ D)`: the last phase of backward, writing `dh0` tiles.
-    pub(crate) struct Dh0<'a, T> {
-        pub hidden: usize,
-        pub out: &'a Shared<'a, T>,
-        pub direct: Option<&'a Shared<'a, T>>,
-    }
-
-    impl<T: Elem> crate::simd::gemm::Epilogue<T> for Dh0<'_, T> {
-        #[inline(always)]
-        fn apply<S: Simd, const M: usize, const NV: usize>(
-            &self,
-            s: S,
-            row0: usize,
-            panel: usize,
-            acc: &[[T::V<S>; NV]; M],
-        ) {
-            let l = T::lanes::<S>();
-            for (r, acc) in acc.iter().enumerate() {
-                let b = row0 + r;
-                for (w, &a) in acc.iter().enumerate() {
-                    let Some((j, n)) = units(panel, NV * l, w, l, self.hidden) else { break };
-                    let off = b * self.hidden + j;
-                    let v = match self.direct {
-                        Some(d) => T::vadd(s, a, ld::<S, T>(d, off, n)),
-                        None => a,
-                    };
-                    st::<S, T>(self.out, off, n, v);
-                }
-            }
-        }
     }
 }

@@ -1,29 +1,19 @@
 //! [`Elem`]: the element types `f32` and `f64` seen through pulp's vector types.
 
+use crate::real::Real;
 use pulp::Simd;
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
-}
-
-/// An element type with pulp vectors: `V<S>` holds [`Elem::lanes`] values.
+/// A [`Real`] with pulp vectors: `V<S>` holds [`Elem::lanes`] values.
 ///
-/// Implemented for `f32` and `f64` only (it is a supertrait of
-/// [`crate::Real`]). Arithmetic is lane-wise; [`Elem::vfma`] is fused where the
+/// Implemented for `f32` and `f64`. Arithmetic is lane-wise; [`Elem::vfma`] is fused where the
 /// level has FMA and `a·b + c` in two roundings at [`super::Level::Scalar`].
 /// The `f32` activations are the vector approximations of [`super::math`]; the
 /// `f64` ones apply the standard library lane by lane (`f64` is the checking
 /// type and keeps full accuracy).
 #[allow(missing_docs)]
-pub trait Elem: sealed::Sealed + Copy + Send + Sync + Default + PartialOrd + core::fmt::Debug + 'static {
-    /// Whether this is `f32` (denormal control and the vector activations apply to it).
-    const IS_F32: bool;
+pub(crate) trait Elem: Real {
     type V<S: Simd>: Copy + core::fmt::Debug + Send + Sync;
 
-    /// `v` rounded to this type.
-    fn of(v: f64) -> Self;
     fn lanes<S: Simd>() -> usize;
     fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::V<S>], &[Self]);
     fn as_simd_mut<S: Simd>(x: &mut [Self]) -> (&mut [Self::V<S>], &mut [Self]);
@@ -33,8 +23,6 @@ pub trait Elem: sealed::Sealed + Copy + Send + Sync + Default + PartialOrd + cor
     fn vmul<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
     /// `a·b + c`.
     fn vfma<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S>;
-    /// Horizontal sum.
-    fn vsum<S: Simd>(s: S, a: Self::V<S>) -> Self;
     /// `x > 0 ? a : b`, lane-wise (NaN in `x` selects `b`).
     fn vselect_pos<S: Simd>(s: S, x: Self::V<S>, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
     /// `x <= 0 ? a : b`, lane-wise (NaN in `x` selects `b`).
@@ -92,13 +80,8 @@ macro_rules! lanewise {
 }
 
 impl Elem for f32 {
-    const IS_F32: bool = true;
     type V<S: Simd> = S::f32s;
 
-    #[inline(always)]
-    fn of(v: f64) -> Self {
-        v as f32
-    }
     #[inline(always)]
     fn lanes<S: Simd>() -> usize {
         S::F32_LANES
@@ -132,10 +115,6 @@ impl Elem for f32 {
         s.mul_add_e_f32s(a, b, c)
     }
     #[inline(always)]
-    fn vsum<S: Simd>(s: S, a: Self::V<S>) -> Self {
-        s.reduce_sum_f32s(a)
-    }
-    #[inline(always)]
     fn vselect_pos<S: Simd>(s: S, x: Self::V<S>, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
         s.select_f32s(s.greater_than_f32s(x, s.splat_f32s(0.0)), a, b)
     }
@@ -158,13 +137,8 @@ impl Elem for f32 {
 }
 
 impl Elem for f64 {
-    const IS_F32: bool = false;
     type V<S: Simd> = S::f64s;
 
-    #[inline(always)]
-    fn of(v: f64) -> Self {
-        v
-    }
     #[inline(always)]
     fn lanes<S: Simd>() -> usize {
         S::F64_LANES
@@ -196,10 +170,6 @@ impl Elem for f64 {
     #[inline(always)]
     fn vfma<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S> {
         s.mul_add_e_f64s(a, b, c)
-    }
-    #[inline(always)]
-    fn vsum<S: Simd>(s: S, a: Self::V<S>) -> Self {
-        s.reduce_sum_f64s(a)
     }
     #[inline(always)]
     fn vselect_pos<S: Simd>(s: S, x: Self::V<S>, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {

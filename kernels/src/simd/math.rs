@@ -1,6 +1,6 @@
-//! Vector activations: `exp`, `tanh`, `sigmoid`, ReLU, leaky ReLU and their
-//! derivatives, for whole slices (dispatched at [`super::level`]) and as
-//! `#[inline(always)]` vector functions the fused cell kernels call.
+//! Vector `exp`, `tanh` and `sigmoid` for `f32`: `#[inline(always)]` functions
+//! of pulp vectors, called by [`super::Elem`] (and through it by the fused cell
+//! kernels and `crate::activation`).
 //!
 //! # Accuracy (`f32`; `f64` uses the standard library lane by lane)
 //! - `exp(x)`: Cody–Waite reduction `x = n·ln2 + r`, `|r| <= ln2/2`, degree-6
@@ -15,7 +15,7 @@
 //!   for `x < -87.3` (where it would turn denormal).
 //!
 //! NaN inputs give NaN outputs for every function (ReLU included, unlike the
-//! scalar `crate::Activation::apply`, which maps NaN to 0). No function produces
+//! scalar `Activation::apply`, which maps NaN to 0). No function produces
 //! a denormal from a normal input, and denormal inputs are treated as the
 //! tiny numbers they are, so activations never run into the slow microcode path
 //! that denormal operands trigger on x86.
@@ -24,9 +24,7 @@
 // digits than an f32 holds.
 #![allow(clippy::excessive_precision)]
 
-use super::{Elem, Level, dispatch, level};
-use crate::activation::Activation;
-use pulp::{Simd, WithSimd};
+use pulp::Simd;
 
 const LOG2E: f32 = core::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
@@ -38,7 +36,7 @@ const EXP_LO: f32 = -87.3;
 
 /// `e^x`, lane-wise (see the module docs).
 #[inline(always)]
-pub fn exp_v<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+pub(crate) fn exp_v<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     let xc = s.min_f32s(s.max_f32s(x, s.splat_f32s(EXP_LO)), s.splat_f32s(EXP_HI));
     let t = s.mul_add_e_f32s(xc, s.splat_f32s(LOG2E), s.splat_f32s(SHIFT));
     let n = s.sub_f32s(t, s.splat_f32s(SHIFT));
@@ -67,7 +65,7 @@ pub fn exp_v<S: Simd>(s: S, x: S::f32s) -> S::f32s {
 
 /// `tanh(x)`, lane-wise (see the module docs).
 #[inline(always)]
-pub fn tanh_v<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+pub(crate) fn tanh_v<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     let ax = s.abs_f32s(x);
     // Small |x|: odd polynomial.
     let z = s.mul_f32s(x, x);
@@ -87,95 +85,8 @@ pub fn tanh_v<S: Simd>(s: S, x: S::f32s) -> S::f32s {
 
 /// `1 / (1 + e^{-x})`, lane-wise (see the module docs).
 #[inline(always)]
-pub fn sigmoid_v<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+pub(crate) fn sigmoid_v<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     let e = exp_v(s, s.neg_f32s(x));
     let y = s.div_f32s(s.splat_f32s(1.0), s.add_f32s(s.splat_f32s(1.0), e));
     s.select_f32s(s.less_than_f32s(x, s.splat_f32s(EXP_LO)), s.splat_f32s(0.0), y)
-}
-
-/// `f(a)` for a vanilla-RNN activation, lane-wise. ReLU propagates NaN.
-#[inline(always)]
-pub fn activate_v<S: Simd, T: Elem>(s: S, act: Activation, a: T::V<S>) -> T::V<S> {
-    match act {
-        Activation::Tanh => T::vtanh(s, a),
-        Activation::Sigmoid => T::vsigmoid(s, a),
-        Activation::Relu => T::vselect_nonpos(s, a, T::vsplat(s, T::default()), a),
-        Activation::LeakyRelu(slope) => {
-            let slope = T::vsplat(s, T::of(slope));
-            T::vselect_pos(s, a, a, T::vmul(s, slope, a))
-        }
-        Activation::Linear => a,
-    }
-}
-
-/// `f'(a)` from the output `h = f(a)`, lane-wise (as
-/// [`Activation::derivative_from_output`]).
-#[inline(always)]
-pub fn derivative_v<S: Simd, T: Elem>(s: S, act: Activation, h: T::V<S>) -> T::V<S> {
-    let one = T::vsplat(s, T::of(1.0));
-    match act {
-        Activation::Tanh => T::vsub(s, one, T::vmul(s, h, h)),
-        Activation::Sigmoid => T::vmul(s, h, T::vsub(s, one, h)),
-        Activation::Relu => T::vselect_pos(s, h, one, T::vsplat(s, T::default())),
-        Activation::LeakyRelu(slope) => T::vselect_pos(s, h, one, T::vsplat(s, T::of(slope))),
-        Activation::Linear => one,
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Op {
-    Exp,
-    Act(Activation),
-    Deriv(Activation),
-}
-
-struct Map<'a, T> {
-    op: Op,
-    x: &'a [T],
-    y: &'a mut [T],
-}
-
-impl<T: Elem> WithSimd for Map<'_, T> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        let f = |v: T::V<S>| match self.op {
-            Op::Exp => T::vexp(s, v),
-            Op::Act(a) => activate_v::<S, T>(s, a, v),
-            Op::Deriv(a) => derivative_v::<S, T>(s, a, v),
-        };
-        let (xv, xt) = T::as_simd::<S>(self.x);
-        let (yv, yt) = T::as_simd_mut::<S>(self.y);
-        for (y, &x) in yv.iter_mut().zip(xv) {
-            *y = f(x);
-        }
-        if !xt.is_empty() {
-            T::vstore_part::<S>(yt, f(T::vload_part::<S>(xt)));
-        }
-    }
-}
-
-#[track_caller]
-fn run<T: Elem>(lvl: Level, op: Op, x: &[T], y: &mut [T]) {
-    assert_eq!(x.len(), y.len(), "simd::math: `x` and `y` differ in length");
-    dispatch(lvl, Map { op, x, y });
-}
-
-/// `y[i] = e^{x[i]}` at the current [`super::level`].
-#[track_caller]
-pub fn exp<T: Elem>(x: &[T], y: &mut [T]) {
-    run(level(), Op::Exp, x, y);
-}
-
-/// `y[i] = f(x[i])` for a vanilla-RNN activation (`tanh`, `sigmoid`, ReLUs,
-/// linear) at the current [`super::level`].
-#[track_caller]
-pub fn activate<T: Elem>(act: Activation, x: &[T], y: &mut [T]) {
-    run(level(), Op::Act(act), x, y);
-}
-
-/// `d[i] = f'(a_i)` from the outputs `h[i] = f(a_i)` at the current [`super::level`].
-#[track_caller]
-pub fn derivative_from_output<T: Elem>(act: Activation, h: &[T], d: &mut [T]) {
-    run(level(), Op::Deriv(act), h, d);
 }

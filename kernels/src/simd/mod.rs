@@ -22,16 +22,20 @@
 //! lane-wise summation orders differ from the scalar path), but never on the
 //! thread count.
 //!
-//! Modules: [`math`] holds the vector activations (`exp`, `tanh`, `sigmoid`,
-//! ReLUs) with slice entry points; [`Elem`] maps `f32`/`f64` to pulp's vector
-//! types; [`gemm`] holds the packed-panel micro-kernels of the recurrent step.
+//! This module is the crate's ground floor for vector code: it imports only
+//! the scalar trait ([`crate::Real`]) and the shared-buffer type
+//! (`crate::shared`). Inside: `Elem` maps `f32`/`f64` to pulp's vector types;
+//! `math` holds the `f32` vector `exp`, `tanh` and `sigmoid`; `panels` packs
+//! `W_hh` into panels and runs the register-tiled micro-kernels of the
+//! recurrent step, handing every finished vector to a cell's epilogue; `fp`
+//! controls denormals.
 
 mod elem;
 pub(crate) mod fp;
-pub mod gemm;
-pub mod math;
+pub(crate) mod math;
+pub(crate) mod panels;
 
-pub use elem::Elem;
+pub(crate) use elem::Elem;
 
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU8, Ordering};

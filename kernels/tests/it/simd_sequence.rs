@@ -6,10 +6,8 @@
 //! outputs the owning API never asks for alone (step norms without `dh_all`,
 //! `dh0` or `dc0` alone, truncation).
 
-mod common;
-
-use common::driver::{Case, Want};
-use common::{all_cells, assert_close};
+use crate::common::{all_cells, assert_close};
+use crate::driver::{Case, Want};
 use kernels::simd::{self, Level};
 use kernels::{Dims, Parallelism, Real, reference};
 

@@ -1,11 +1,9 @@
 //! Pascanu et al.'s regularizer Ω: value against a one-unit hand computation,
 //! gradient against finite differences (δ and h held fixed, as defined).
 
-mod common;
-
-use common::TestRng;
+use crate::common::TestRng;
 use kernels::Activation;
-use kernels::omega::add_omega_grad;
+use kernels::train::omega::add_omega_grad;
 
 #[test]
 fn one_unit_value_by_hand() {

@@ -5,7 +5,7 @@
 //! - tanh RNN (|f'| ≤ 1): the ratio never exceeds `ρ^k`;
 //! - sigmoid RNN (|f'| ≤ 1/4): the ratio never exceeds `(ρ/4)^k`.
 
-use kernels::init::{gaussian, orthogonal, rng_from_seed};
+use kernels::train::init::{gaussian, orthogonal, rng_from_seed};
 use kernels::{Activation, BackwardOpts, Cell, Dims, Parallelism, Rnn, Upstream, Weights};
 
 const T: usize = 101;

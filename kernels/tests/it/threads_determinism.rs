@@ -2,10 +2,8 @@
 //! time loop is split (hidden-unit panels or batch rows), with more parts than
 //! pool threads, and when the pool is busy with other kernel calls.
 
-mod common;
-
-use common::all_cells;
-use common::driver::{Case, Want};
+use crate::common::all_cells;
+use crate::driver::{Case, Want};
 use kernels::{Cell, Dims, Parallelism, Real};
 use rayon::prelude::*;
 

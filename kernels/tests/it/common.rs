@@ -1,7 +1,4 @@
 //! Helpers shared by the kernel tests.
-#![allow(dead_code)]
-
-pub mod driver;
 
 use kernels::{Activation, Cell, Real, Rnn, Weights};
 

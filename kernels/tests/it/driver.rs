@@ -2,7 +2,7 @@
 //! inference forward and one backward through the slice API, every output
 //! collected.
 
-use super::{TestRng, random_weights};
+use crate::common::{TestRng, random_weights};
 use kernels::{
     BackwardOpts, BackwardOut, Cell, Dims, ForwardOut, Parallelism, Real, Rnn, Saved, State, Upstream, Weights,
 };

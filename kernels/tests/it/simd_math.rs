@@ -1,7 +1,25 @@
 //! Vector activations at every SIMD level the host has, against `f64`.
 
 use kernels::Activation;
-use kernels::simd::{self, Level, math};
+use kernels::simd::{self, Level};
+
+/// The lane-wise maps at the level in force (`simd::with_level`).
+mod math {
+    use kernels::internals::{map_activation, map_derivative, map_exp};
+    use kernels::{Activation, Real, simd};
+
+    pub fn exp<T: Real>(x: &[T], y: &mut [T]) {
+        map_exp(simd::level(), x, y);
+    }
+
+    pub fn activate<T: Real>(act: Activation, x: &[T], y: &mut [T]) {
+        map_activation(simd::level(), act, x, y);
+    }
+
+    pub fn derivative_from_output<T: Real>(act: Activation, h: &[T], d: &mut [T]) {
+        map_derivative(simd::level(), act, h, d);
+    }
+}
 
 /// More than a million `f32` values spread over the whole range (every bit
 /// pattern with a stride), plus the extremes.

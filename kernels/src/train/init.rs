@@ -8,7 +8,7 @@
 //! spectral radius are plain loops. Values are computed in `f64` and rounded to `T` at the end.
 //! The order in which the stream is consumed is documented for each function.
 
-use crate::linalg::spectral_radius;
+use super::linalg::spectral_radius;
 use crate::real::Real;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -75,7 +75,7 @@ const LG7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244); // 1.479819860511658591e
 /// as simplified in musl. Write x = 2ᵏ(1 + f) with √2/2 ≤ 1 + f < √2, s = f/(2 + f); then
 /// ln(1 + f) = f − f²/2 + s(f²/2 + R(s²)) with R(z) = Lg1·z + … + Lg7·z⁷ a minimax fit, and
 /// ln x = k·ln 2 + ln(1 + f), ln 2 split into a high and a low part. Error below 1 ulp.
-fn ln(x: f64) -> f64 {
+pub(crate) fn ln(x: f64) -> f64 {
     debug_assert!(x.is_normal() && x > 0.0);
     let bits = x.to_bits();
     // Reduce x into [√2/2, √2): shift the high word so that the exponent carries at √2.
@@ -96,7 +96,7 @@ fn ln(x: f64) -> f64 {
 }
 
 /// A uniform integer in [0, m), unbiased (Lemire's multiply-and-reject on `next_u64`).
-fn below(rng: &mut SeedRng, m: u64) -> u64 {
+pub(crate) fn below(rng: &mut SeedRng, m: u64) -> u64 {
     debug_assert!(m > 0);
     let reject_under = m.wrapping_neg() % m; // 2⁶⁴ mod m
     loop {
@@ -272,38 +272,5 @@ pub fn sparse<T: Real>(rng: &mut SeedRng, n: usize, nonzeros_per_row: usize, rho
     let factor = rho / radius;
     for (o, &v) in out.iter_mut().zip(&w) {
         *o = T::from_f64(v * factor);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The private logarithm agrees with the platform's (itself within 1 ulp of the truth) to
-    /// 1 ulp, over the range the polar method uses, beyond it, and at powers of two.
-    #[test]
-    fn ln_matches_std_within_one_ulp() {
-        let mut rng = rng_from_seed(7);
-        let powers = (-1000..1000).map(|e| 2f64.powi(e));
-        let samples =
-            (0..200_000).map(|i| if i % 2 == 0 { uniform01(&mut rng) } else { 1.0 + 1e6 * uniform01(&mut rng) });
-        let mut worst = 0u64;
-        for x in powers.chain(samples).filter(|&x| x > 0.0) {
-            let (ours, theirs) = (ln(x), x.ln());
-            assert_eq!(ours.is_sign_negative(), theirs.is_sign_negative(), "ln({x})");
-            worst = worst.max(ours.to_bits().abs_diff(theirs.to_bits()));
-        }
-        assert!(worst <= 1, "ln differs from std by {worst} ulp");
-        assert_eq!(ln(1.0), 0.0);
-    }
-
-    #[test]
-    fn below_is_in_range_and_covers_it() {
-        let mut rng = rng_from_seed(3);
-        let mut seen = [0usize; 7];
-        for _ in 0..7000 {
-            seen[below(&mut rng, 7) as usize] += 1;
-        }
-        assert!(seen.iter().all(|&c| (800..1200).contains(&c)), "{seen:?}");
     }
 }

@@ -3,10 +3,8 @@
 //! edge shapes, every upstream combination, truncation and accumulation.
 //! And truncated BPTT against its own definition.
 
-mod common;
-
-use common::driver::Case;
-use common::{all_cells, assert_close};
+use crate::common::{all_cells, assert_close};
+use crate::driver::Case;
 use kernels::reference;
 use kernels::{BackwardOpts, BackwardOut, Dims, ForwardOut, Parallelism, Real, Saved, State, Upstream, Weights};
 
@@ -240,7 +238,7 @@ fn truncated_bptt_matches_its_definition() {
                     BackwardOpts::default(),
                     par,
                 );
-                assert!(common::rel_diff(&full.weights.w_hh, &trunc.weights.w_hh) > 1e-6, "{what}: no effect");
+                assert!(crate::common::rel_diff(&full.weights.w_hh, &trunc.weights.w_hh) > 1e-6, "{what}: no effect");
             }
         }
     }

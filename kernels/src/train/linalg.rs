@@ -6,7 +6,7 @@
 //!
 //! Everything here uses only IEEE-754 basic arithmetic and `sqrt`, in a fixed order (no `libm`
 //! calls, no fused multiply-add), so a result is bit-for-bit the same on every machine;
-//! [`crate::init::sparse`] relies on this for its reproducibility.
+//! [`crate::train::init::sparse`] relies on this for its reproducibility.
 
 /// Spectral radius ρ(A) = max_i |λ_i(A)| of a general (non-symmetric) n×n matrix `a`, row-major.
 ///

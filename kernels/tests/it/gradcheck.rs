@@ -7,9 +7,7 @@
 //! error O(ε⁴)); the error measure is `|a - n| / max(|a|, |n|, 1e-3)`, i.e.
 //! relative, and absolute for the rare components below 1e-3.
 
-mod common;
-
-use common::{TestRng, random_weights};
+use crate::common::{TestRng, random_weights};
 use kernels::reference;
 use kernels::{Activation, BackwardOpts, Cell, Dims, Parallelism, Rnn, Upstream, Weights};
 

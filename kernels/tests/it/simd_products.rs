@@ -2,7 +2,8 @@
 //! host has (levels it lacks are skipped), against plain loops and against the
 //! scalar level, over edge shapes (H = 1, odd H, B = 1, K past one block).
 
-use kernels::simd::{Level, gemm};
+use kernels::internals as gemm;
+use kernels::simd::Level;
 
 fn levels() -> Vec<Level> {
     Level::ALL.into_iter().filter(|l| l.is_available()).collect()

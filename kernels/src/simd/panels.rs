@@ -1,4 +1,5 @@
-//! Packed-panel products of the recurrent step, `Y = A · P`, with a fused epilogue.
+//! Packed-panel products of the recurrent step, `Y = A · P`, each finished
+//! vector of `Y` handed to a fused epilogue.
 //!
 //! ```text
 //! Y[b, c] = Σ_{k < K} A[b, k] · P[k, c]        b < B rows, c < N columns
@@ -18,23 +19,29 @@
 //!   gates of the same rows and units it parked in the (L1-hot) gate buffer.
 //! - [`pack_cols`], backward, `P = W_hh` cut into column panels (`dh_prev = dG · W_hh`).
 //!
-//! The micro-kernel keeps an `MR × NV` register tile of accumulators and, for
-//! each `k`, broadcasts `A[b, k]` for its `MR` rows and FMAs it into the `NV`
-//! weight vectors. `K` is split in blocks of [`KC`] so that a panel's block
-//! stays in L1 while all row tiles use it; partial tiles wait in a caller buffer
-//! between blocks. With one row, a GEMV kernel splits `K` across several
-//! accumulator sets instead, to hide the FMA latency.
+//! Two kernels run a step ([`Kernel`]). [`Tiles`] keeps an `M × NV` register
+//! tile of accumulators (`M <= MR` rows) and, for each `k`, broadcasts
+//! `A[b, k]` for its rows and FMAs it into the `NV` weight vectors. `K` is split
+//! in blocks of [`KC`] so that a panel's block stays in L1 while all row tiles
+//! use it; partial tiles wait in a caller buffer between blocks. [`Gemv`], for
+//! one row, splits `K` across several accumulator sets instead, to hide the FMA
+//! latency, on wider panels ([`NV_GEMV`]).
+//!
+//! A finished tile goes through the crate's one tile walk ([`Job`]'s `finish`):
+//! vector by vector, it hands the cell's [`Epilogue`] the row, the first unit,
+//! the number of valid lanes and the gate of each vector. The cells supply only
+//! that per-vector math.
 //!
 //! Every element of `Y` is a sum over `k` in a fixed order that depends only on
 //! the shape and the SIMD level, never on which rows or panels a call covers:
 //! results are bitwise identical however the work is split between threads.
 
 use super::{Elem, Level, dispatch};
-use crate::parallel::{Shared, Src};
+use crate::shared::{Shared, Src};
 use core::ops::Range;
 use pulp::{Simd, WithSimd};
 
-/// Calls `$body` with the const `$M` equal to the runtime `$m` (1..=8).
+/// Calls `$body` with the const `$M` equal to the runtime `$m` (1..=[`MR`]).
 macro_rules! with_m {
     ($m:expr, $M:ident => $body:expr) => {
         match $m {
@@ -62,37 +69,29 @@ macro_rules! with_m {
                 const $M: usize = 6;
                 $body
             }
-            7 => {
-                const $M: usize = 7;
-                $body
-            }
-            8 => {
-                const $M: usize = 8;
-                $body
-            }
-            _ => unreachable!("register tiles have at most 8 rows"),
+            _ => unreachable!("register tiles have at most MR = 6 rows"),
         }
     };
 }
 
 /// Block of the reduction dimension `K` processed per pass over the rows.
-pub const KC: usize = 256;
+pub(crate) const KC: usize = 256;
 
 /// Upper bound, for every level, of the columns a panel can hold (for scratch sizing).
-pub const MAX_PANEL: usize = 64;
+pub(crate) const MAX_PANEL: usize = 64;
 
 /// `n` rounded up to a multiple of [`MAX_PANEL`].
-pub fn padded(n: usize) -> usize {
+pub(crate) fn padded(n: usize) -> usize {
     n.div_ceil(MAX_PANEL) * MAX_PANEL
 }
 
 /// Values [`pack_gates`] writes for `G = gates`, `H = hidden`, `K = k`: at most `G · padded(H) · K`.
-pub fn pack_gates_len(gates: usize, hidden: usize, k: usize) -> usize {
+pub(crate) fn pack_gates_len(gates: usize, hidden: usize, k: usize) -> usize {
     gates * padded(hidden) * k
 }
 
 /// Values [`pack_cols`] writes for `W: [R, N]`: at most `padded(N) · R`.
-pub fn pack_cols_len(r: usize, n: usize) -> usize {
+pub(crate) fn pack_cols_len(r: usize, n: usize) -> usize {
     padded(n) * r
 }
 
@@ -101,7 +100,14 @@ pub fn pack_cols_len(r: usize, n: usize) -> usize {
 /// panels are `np·G`).
 ///
 /// Layout: `out[((p·G + g)·K + k)·u + c] = W[g·H + p·u + c, k]`, zero past `H`.
-pub fn pack_gates<S: Simd, T: Elem>(w: &[T], gates: usize, hidden: usize, k: usize, nv: usize, out: &mut [T]) -> usize {
+pub(crate) fn pack_gates<S: Simd, T: Elem>(
+    w: &[T],
+    gates: usize,
+    hidden: usize,
+    k: usize,
+    nv: usize,
+    out: &mut [T],
+) -> usize {
     let u = nv * T::lanes::<S>();
     let np = hidden.div_ceil(u);
     assert_eq!(w.len(), gates * hidden * k, "pack_gates: `w` has the wrong length");
@@ -129,7 +135,7 @@ pub fn pack_gates<S: Simd, T: Elem>(w: &[T], gates: usize, hidden: usize, k: usi
 
 /// Packs `W: [R, N]` (row-major) into column panels of `nv·L` columns; returns
 /// the number of panels. Layout: `out[(p·R + r)·nv·L + c] = W[r, p·nv·L + c]`, zero past `N`.
-pub fn pack_cols<S: Simd, T: Elem>(w: &[T], r: usize, n: usize, nv: usize, out: &mut [T]) -> usize {
+pub(crate) fn pack_cols<S: Simd, T: Elem>(w: &[T], r: usize, n: usize, nv: usize, out: &mut [T]) -> usize {
     let u = nv * T::lanes::<S>();
     let np = n.div_ceil(u);
     assert_eq!(w.len(), r * n, "pack_cols: `w` has the wrong length");
@@ -145,28 +151,34 @@ pub fn pack_cols<S: Simd, T: Elem>(w: &[T], r: usize, n: usize, nv: usize, out: 
     np
 }
 
-/// Consumes finished tiles of `Y`.
-///
-/// `apply` receives the accumulators of rows `row0..row0 + M` and panel `panel`
-/// (columns `panel·u ..`), `acc[r][v]` holding lanes `v·L..(v+1)·L` of the
-/// panel. It is called exactly once per (row, panel) and may run concurrently
-/// for different (row, panel) pairs, hence `&self`.
-pub trait Epilogue<T: Elem>: Sync {
-    /// Finishes one tile.
-    fn apply<S: Simd, const M: usize, const NV: usize>(
-        &self,
-        s: S,
-        row0: usize,
-        panel: usize,
-        acc: &[[T::V<S>; NV]; M],
-    );
+/// Vectors per panel of the multi-row kernel ([`Tiles`]).
+pub(crate) const NV: usize = 2;
+/// Vectors per panel of the one-row kernel ([`Gemv`]): each broadcast of
+/// `h[k]` feeds four FMAs instead of two.
+pub(crate) const NV_GEMV: usize = 4;
+/// Most rows of a register tile: `MR × NV = 12` accumulators, plus `NV` weight
+/// vectors and a broadcast, fill AVX2's sixteen registers.
+pub(crate) const MR: usize = 6;
 
-    /// Called when the tile of rows `row0..row0 + m` and `panel` starts its
-    /// first `K` block: a chance to prefetch what [`Epilogue::apply`] will
-    /// read, while the `k` loop runs.
+/// What a product does with its finished vectors: a cell's fused epilogue.
+///
+/// Every method is `#[inline(always)]` in the implementations and generic over
+/// `S`, so that it is compiled inside the SIMD context of the kernel that calls
+/// it (a closure would be compiled outside it and lose the vector code).
+pub(crate) trait Epilogue<T: Elem>: Sync {
+    /// Finishes `n <= L` lanes of `Y`: row `row`, units `unit..unit + n` of gate
+    /// block `gate` (always 0 for column panels), lane `i` of `acc` holding unit
+    /// `unit + i`. Called exactly once per (row, gate, vector of units), and
+    /// concurrently for different ones: a call may write only its own row and
+    /// units of the buffers the epilogue shares.
+    fn vector<S: Simd>(&self, s: S, row: usize, unit: usize, n: usize, gate: usize, acc: T::V<S>);
+
+    /// Called for each row of a tile when the tile starts (units
+    /// `unit..unit + u` of gate `gate`): a chance to prefetch what
+    /// [`Epilogue::vector`] will read while the `k` loop runs.
     #[inline(always)]
-    fn prefetch<S: Simd, const NV: usize>(&self, row0: usize, m: usize, panel: usize) {
-        let _ = (row0, m, panel);
+    fn prefetch(&self, row: usize, unit: usize, u: usize, gate: usize) {
+        let _ = (row, unit, u, gate);
     }
 }
 
@@ -179,7 +191,7 @@ pub(crate) struct Lhs<'a, T> {
     pub ld: usize,
 }
 
-/// One product `Y = A · P` over a rectangle of (rows × panels), epilogue fused.
+/// One product `Y = A · P` over a rectangle of (rows × panels).
 pub(crate) struct Job<'a, 'p, T: Elem, S: Simd, const NV: usize> {
     /// The packed `P` as `[panel][k]` arrays of `NV` vectors.
     pub packed: &'p [[T::V<S>; NV]],
@@ -193,6 +205,57 @@ pub(crate) struct Job<'a, 'p, T: Elem, S: Simd, const NV: usize> {
     pub partial: &'p Shared<'p, T>,
     /// Panels in `P`.
     pub npanels: usize,
+    /// Panels per block of units: `G` for the gate-interleaved forward panels
+    /// ([`pack_gates`]: panel `q` holds gate `q % G` of unit block `q / G`), 1 for
+    /// column panels ([`pack_cols`]).
+    pub gates: usize,
+    /// Columns of `Y` per gate (`H`; `N` for column panels): lanes past it are padding.
+    pub units: usize,
+}
+
+/// How a step's product is computed.
+pub(crate) trait Kernel {
+    /// Runs rows `rows` × panels `panels` of `job`, handing every vector to `epi`.
+    fn run<T: Elem, S: Simd, E: Epilogue<T>, const NV: usize>(
+        job: &Job<'_, '_, T, S, NV>,
+        s: S,
+        rows: Range<usize>,
+        panels: Range<usize>,
+        epi: &E,
+    );
+}
+
+/// Register tiles of up to [`MR`] rows (use with [`NV`] vectors per panel).
+pub(crate) struct Tiles;
+
+/// One row (`B = 1`, rows `0..1`): a GEMV (use with [`NV_GEMV`] vectors per panel).
+pub(crate) struct Gemv;
+
+impl Kernel for Tiles {
+    #[inline(always)]
+    fn run<T: Elem, S: Simd, E: Epilogue<T>, const NV: usize>(
+        job: &Job<'_, '_, T, S, NV>,
+        s: S,
+        rows: Range<usize>,
+        panels: Range<usize>,
+        epi: &E,
+    ) {
+        job.run_tiles(s, rows, panels, epi);
+    }
+}
+
+impl Kernel for Gemv {
+    #[inline(always)]
+    fn run<T: Elem, S: Simd, E: Epilogue<T>, const NV: usize>(
+        job: &Job<'_, '_, T, S, NV>,
+        s: S,
+        rows: Range<usize>,
+        panels: Range<usize>,
+        epi: &E,
+    ) {
+        debug_assert!(rows == (0..1), "the GEMV kernel runs one row");
+        job.run_gemv(s, panels, epi);
+    }
 }
 
 #[inline(always)]
@@ -265,43 +328,74 @@ fn gemv<S: Simd, T: Elem, const NV: usize, const KS: usize>(s: S, panel: &[[T::V
 }
 
 impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
-    /// Runs rows `rows` × panels `panels`, `M` rows per register tile (`M <= 8`).
-    /// With a single-row problem (`total_rows == 1`) the GEMV kernel is used.
+    /// The crate's one tile walk: hands the finished tile `acc` (rows
+    /// `row0..row0 + M`, panel `panel`) to `epi`, one vector at a time, with its
+    /// row, first unit, valid lanes and gate.
     #[inline(always)]
-    pub(crate) fn run<E: Epilogue<T>, const M: usize>(
+    fn finish<E: Epilogue<T>, const M: usize>(
         &self,
         s: S,
-        rows: Range<usize>,
-        panels: Range<usize>,
-        total_rows: usize,
+        row0: usize,
+        panel: usize,
+        acc: &[[T::V<S>; NV]; M],
         epi: &E,
     ) {
-        let k = self.k;
-        let Some(a) = self.a else {
-            for p in panels {
-                let mut r0 = rows.start;
-                while r0 < rows.end {
-                    let m = M.min(rows.end - r0);
-                    with_m!(m, MM => epi.apply::<S, MM, NV>(s, r0, p, &[zero::<S, T, NV>(s); MM]));
-                    r0 += m;
+        let l = T::lanes::<S>();
+        let (block, gate) = (panel / self.gates, panel % self.gates);
+        for (r, acc) in acc.iter().enumerate() {
+            for (w, &a) in acc.iter().enumerate() {
+                let unit = (block * NV + w) * l;
+                if unit >= self.units {
+                    break;
                 }
+                epi.vector(s, row0 + r, unit, l.min(self.units - unit), gate, a);
             }
-            return;
-        };
-        if total_rows == 1 {
-            for p in panels {
-                let panel = &self.packed[p * k..][..k];
-                let row = a.data.get(0, k);
-                epi.prefetch::<S, NV>(0, 1, p);
-                let acc = match NV {
-                    1 | 2 => gemv::<S, T, NV, 4>(s, panel, row),
-                    3 => gemv::<S, T, NV, 3>(s, panel, row),
-                    _ => gemv::<S, T, NV, 2>(s, panel, row),
-                };
-                epi.apply::<S, 1, NV>(s, 0, p, &[acc]);
-            }
-            return;
         }
+    }
+
+    /// Lets `epi` prefetch, for each of `rows`, what finishing `panel` will read.
+    #[inline(always)]
+    fn prefetch<E: Epilogue<T>>(&self, rows: Range<usize>, panel: usize, epi: &E) {
+        let u = NV * T::lanes::<S>();
+        let (block, gate) = (panel / self.gates, panel % self.gates);
+        let unit = block * u;
+        let u = u.min(self.units - unit);
+        for row in rows {
+            epi.prefetch(row, unit, u, gate);
+        }
+    }
+
+    /// `A = 0`: every vector finishes from zero accumulators.
+    #[inline(always)]
+    fn run_zero<E: Epilogue<T>>(&self, s: S, rows: Range<usize>, panels: Range<usize>, epi: &E) {
+        for p in panels {
+            for r in rows.clone() {
+                self.finish::<E, 1>(s, r, p, &[zero::<S, T, NV>(s)], epi);
+            }
+        }
+    }
+
+    /// Row 0 alone, whole `K` per panel ([`Gemv`]).
+    #[inline(always)]
+    fn run_gemv<E: Epilogue<T>>(&self, s: S, panels: Range<usize>, epi: &E) {
+        let k = self.k;
+        let Some(a) = self.a else { return self.run_zero(s, 0..1, panels, epi) };
+        let row = a.data.get(0, k);
+        for p in panels {
+            let panel = &self.packed[p * k..][..k];
+            self.prefetch(0..1, p, epi);
+            // Two interleaved accumulator sets: with NV_GEMV = 4 vectors each, 8
+            // independent FMA chains cover the FMA latency.
+            let acc = gemv::<S, T, NV, 2>(s, panel, row);
+            self.finish::<E, 1>(s, 0, p, &[acc], epi);
+        }
+    }
+
+    /// Rows `rows` × panels `panels` in register tiles of at most [`MR`] rows ([`Tiles`]).
+    #[inline(always)]
+    fn run_tiles<E: Epilogue<T>>(&self, s: S, rows: Range<usize>, panels: Range<usize>, epi: &E) {
+        let k = self.k;
+        let Some(a) = self.a else { return self.run_zero(s, rows, panels, epi) };
         for p in panels {
             let panel = &self.packed[p * k..][..k];
             let mut k0 = 0;
@@ -312,7 +406,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
                 let block = &panel[k0..k0 + kb];
                 let mut r0 = rows.start;
                 while r0 < rows.end {
-                    let m = tile_rows::<M>(rows.end - r0);
+                    let m = tile_rows::<MR>(rows.end - r0);
                     with_m!(m, MM => self.block::<E, MM>(s, block, a, k0, r0, p, first, last, epi));
                     r0 += m;
                 }
@@ -337,7 +431,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
     ) {
         let mut acc = [zero::<S, T, NV>(s); MM];
         if first {
-            epi.prefetch::<S, NV>(r0, MM, p);
+            self.prefetch(r0..r0 + MM, p, epi);
         } else {
             let nl = NV * T::lanes::<S>();
             for (r, acc) in acc.iter_mut().enumerate() {
@@ -348,7 +442,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
         let rows: [&[T]; MM] = core::array::from_fn(|r| a.data.get((r0 + r) * a.ld + k0, block.len()));
         tile::<S, T, MM, NV>(s, block, rows, &mut acc);
         if last {
-            epi.apply::<S, MM, NV>(s, r0, p, &acc);
+            self.finish::<E, MM>(s, r0, p, &acc, epi);
         } else {
             let nl = NV * T::lanes::<S>();
             for (r, acc) in acc.iter().enumerate() {
@@ -370,79 +464,57 @@ pub(crate) fn as_panels<S: Simd, T: Elem, const NV: usize>(packed: &[T]) -> &[[T
 }
 
 // ---------------------------------------------------------------------------
-// BLAS-shaped entry points (used by tests and benchmarks; the sequence kernels
-// call the jobs directly with their fused epilogues).
+// Products with a plain store as the epilogue: the entry points through which
+// the tests check the micro-kernels at every level against a plain product.
 
-/// Vectors per panel of the sequence kernels (forward and backward).
-pub(crate) const NV: usize = 2;
-/// Vectors per panel of the sequence kernels when `B = 1` (GEMV steps):
-/// each broadcast of `h[k]` feeds four FMAs instead of two.
-pub(crate) const NV_GEMV: usize = 4;
-/// Rows per register tile of the sequence kernels: `MR × NV = 12` accumulators,
-/// plus `NV` weight vectors and a broadcast, fill AVX2's sixteen registers.
-pub(crate) const MR: usize = 6;
-
+/// Writes each vector to `y[row·ldy + gate·gate_stride + unit ..]`.
 struct Store<'a, T> {
     y: Shared<'a, T>,
     ldy: usize,
-    n: usize,
-    u: usize,
-    /// Forward packing: panel columns are grouped by gate (`g·H + unit`).
-    gates: Option<(usize, usize)>,
+    gate_stride: usize,
 }
 
 impl<T: Elem> Epilogue<T> for Store<'_, T> {
     #[inline(always)]
-    fn apply<S: Simd, const M: usize, const NV: usize>(
-        &self,
-        _s: S,
-        row0: usize,
-        panel: usize,
-        acc: &[[T::V<S>; NV]; M],
-    ) {
-        let l = T::lanes::<S>();
-        for (r, acc) in acc.iter().enumerate() {
-            for (v, &a) in acc.iter().enumerate() {
-                let (col, limit) = match self.gates {
-                    Some((g, h)) => {
-                        let unit = (panel / g) * self.u + v * l;
-                        ((panel % g) * h + unit, h - unit.min(h))
-                    }
-                    None => {
-                        let c = panel * self.u + v * l;
-                        (c, self.n - c.min(self.n))
-                    }
-                };
-                let n = limit.min(l);
-                if n > 0 {
-                    T::vstore_n::<S>(self.y.slice_mut((row0 + r) * self.ldy + col, n), a);
-                }
-            }
-        }
+    fn vector<S: Simd>(&self, _s: S, row: usize, unit: usize, n: usize, gate: usize, acc: T::V<S>) {
+        T::vstore_n::<S>(self.y.slice_mut(row * self.ldy + gate * self.gate_stride + unit, n), acc);
     }
 }
 
-struct GateProduct<'a, T> {
+/// A product through the step kernels: forward gate panels of `W: [G·H, K]`
+/// (`gates = Some(G)`, `Y = X · Wᵀ`) or backward column panels of `W: [R, N]`
+/// (`gates = None`, `Y = A · W`).
+struct StoreProduct<'a, T> {
     w: &'a [T],
-    gates: usize,
-    hidden: usize,
+    gates: Option<usize>,
+    /// `H` (gate panels) or `N` (column panels).
+    units: usize,
     k: usize,
     x: &'a [T],
     b: usize,
     y: &'a mut [T],
 }
 
-impl<T: Elem> WithSimd for GateProduct<'_, T> {
-    type Output = ();
+impl<T: Elem> StoreProduct<'_, T> {
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) -> Self::Output {
+    fn go<S: Simd, K: Kernel, const NV: usize>(self, s: S) {
         let l = T::lanes::<S>();
-        let g = self.gates;
-        let mut packed = vec![T::default(); pack_gates_len(g, self.hidden, self.k)];
-        let np = pack_gates::<S, T>(self.w, g, self.hidden, self.k, NV, &mut packed) * g;
+        let (packed, np, g) = match self.gates {
+            Some(g) => {
+                let mut packed = vec![T::default(); pack_gates_len(g, self.units, self.k)];
+                let np = pack_gates::<S, T>(self.w, g, self.units, self.k, NV, &mut packed) * g;
+                (packed, np, g)
+            }
+            None => {
+                let mut packed = vec![T::default(); pack_cols_len(self.k, self.units)];
+                let np = pack_cols::<S, T>(self.w, self.k, self.units, NV, &mut packed);
+                (packed, np, 1)
+            }
+        };
         let mut partial = vec![T::default(); self.b * np * NV * l];
+        let ldy = g * self.units;
         // SAFETY: one job on this thread: each (row, panel) slot and each
-        // element of `y` is touched by one tile, through one reference at a time.
+        // element of `y` is touched by one vector, through one reference at a time.
         let (partial, y) = unsafe { (Shared::new(&mut partial), Shared::new(self.y)) };
         let job = Job::<T, S, NV> {
             packed: as_panels::<S, T, NV>(&packed),
@@ -450,20 +522,25 @@ impl<T: Elem> WithSimd for GateProduct<'_, T> {
             a: Some(Lhs { data: Src::Slice(self.x), ld: self.k }),
             partial: &partial,
             npanels: np,
+            gates: g,
+            units: self.units,
         };
-        let gh = g * self.hidden;
-        let epi = Store { y, ldy: gh, n: gh, u: NV * l, gates: Some((g, self.hidden)) };
-        job.run::<_, MR>(s, 0..self.b, 0..np, self.b, &epi);
+        K::run(&job, s, 0..self.b, 0..np, &Store { y, ldy, gate_stride: self.units });
     }
 }
 
-/// `Y[b, g·H + j] = Σ_k X[b, k] · W[g·H + j, k]`, i.e. `Y = X · Wᵀ` for
-/// `W: [G·H, K]`, `X: [B, K]`, `Y: [B, G·H]`, all row-major, at `level`,
-/// through the forward gate panels (any `G >= 1`). Allocates its packing
-/// buffers: a test and benchmark entry point for the kernels of the time loop.
-#[track_caller]
-#[allow(clippy::too_many_arguments)]
-pub fn gate_product<T: Elem>(
+impl<T: Elem> WithSimd for StoreProduct<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        if self.b == 1 { self.go::<S, Gemv, NV_GEMV>(s) } else { self.go::<S, Tiles, NV>(s) }
+    }
+}
+
+/// `Y[b, g·H + j] = Σ_k X[b, k] · W[g·H + j, k]` (`Y = X · Wᵀ`) through the
+/// forward gate panels, for `W: [G·H, K]`, `X: [B, K]`, `Y: [B, G·H]`; shapes
+/// checked by the caller, all sizes non-zero.
+pub(crate) fn gate_product<T: Elem>(
     level: Level,
     w: &[T],
     gates: usize,
@@ -473,67 +550,12 @@ pub fn gate_product<T: Elem>(
     b: usize,
     y: &mut [T],
 ) {
-    assert!(level.is_available(), "gate_product: level {level:?} unavailable");
-    assert_eq!(w.len(), gates * hidden * k, "gate_product: `w` must be G*H*K");
-    assert_eq!(x.len(), b * k, "gate_product: `x` must be B*K");
-    assert_eq!(y.len(), b * gates * hidden, "gate_product: `y` must be B*G*H");
-    if b == 0 || hidden == 0 {
-        return;
-    }
-    if k == 0 {
-        y.fill(T::default());
-        return;
-    }
-    dispatch(level, GateProduct { w, gates, hidden, k, x, b, y });
+    dispatch(level, StoreProduct { w, gates: Some(gates), units: hidden, k, x, b, y });
 }
 
-struct ColProduct<'a, T> {
-    w: &'a [T],
-    r: usize,
-    n: usize,
-    a: &'a [T],
-    b: usize,
-    y: &'a mut [T],
-}
-
-impl<T: Elem> WithSimd for ColProduct<'_, T> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        let l = T::lanes::<S>();
-        let mut packed = vec![T::default(); pack_cols_len(self.r, self.n)];
-        let np = pack_cols::<S, T>(self.w, self.r, self.n, NV, &mut packed);
-        let mut partial = vec![T::default(); self.b * np * NV * l];
-        // SAFETY: one job on this thread: each (row, panel) slot and each
-        // element of `y` is touched by one tile, through one reference at a time.
-        let (partial, y) = unsafe { (Shared::new(&mut partial), Shared::new(self.y)) };
-        let job = Job::<T, S, NV> {
-            packed: as_panels::<S, T, NV>(&packed),
-            k: self.r,
-            a: Some(Lhs { data: Src::Slice(self.a), ld: self.r }),
-            partial: &partial,
-            npanels: np,
-        };
-        let epi = Store { y, ldy: self.n, n: self.n, u: NV * l, gates: None };
-        job.run::<_, MR>(s, 0..self.b, 0..np, self.b, &epi);
-    }
-}
-
-/// `Y[b, c] = Σ_r A[b, r] · W[r, c]`, i.e. `Y = A · W` for `W: [R, N]`,
-/// `A: [B, R]`, `Y: [B, N]`, row-major, at `level`, through the backward
-/// column panels. Allocates its packing buffers (test and benchmark entry point).
-#[track_caller]
-pub fn col_product<T: Elem>(level: Level, w: &[T], r: usize, n: usize, a: &[T], b: usize, y: &mut [T]) {
-    assert!(level.is_available(), "col_product: level {level:?} unavailable");
-    assert_eq!(w.len(), r * n, "col_product: `w` must be R*N");
-    assert_eq!(a.len(), b * r, "col_product: `a` must be B*R");
-    assert_eq!(y.len(), b * n, "col_product: `y` must be B*N");
-    if b == 0 || n == 0 {
-        return;
-    }
-    if r == 0 {
-        y.fill(T::default());
-        return;
-    }
-    dispatch(level, ColProduct { w, r, n, a, b, y });
+/// `Y[b, c] = Σ_r A[b, r] · W[r, c]` (`Y = A · W`) through the backward column
+/// panels, for `W: [R, N]`, `A: [B, R]`, `Y: [B, N]`; shapes checked by the
+/// caller, all sizes non-zero.
+pub(crate) fn col_product<T: Elem>(level: Level, w: &[T], r: usize, n: usize, a: &[T], b: usize, y: &mut [T]) {
+    dispatch(level, StoreProduct { w, gates: None, units: n, k: r, x: a, b, y });
 }

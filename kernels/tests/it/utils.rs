@@ -1,7 +1,7 @@
 //! Tests of the training utilities: seeded initialisers (`init`), the spectral radius and norm
 //! (`linalg`), gradient clipping (`clip`) and weight penalties (`regularize`).
 
-use kernels::{clip, init, linalg, regularize};
+use kernels::train::{clip, init, linalg, regularize};
 
 // ---------------------------------------------------------------- helpers
 

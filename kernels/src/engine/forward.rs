@@ -1,0 +1,230 @@
+//! The forward time loop: per chunk of steps, the input projection (one GEMM),
+//! then one fused recurrent product per step.
+
+use super::Team;
+use crate::cells::{Cell, gru, lstm, rnn};
+use crate::gemm::{MatRef, par_gemm};
+use crate::shared::{Shared, Src};
+use crate::simd::panels::{self as sp, Gemv, Job, Kernel, Lhs, Tiles};
+use crate::simd::{Elem, Level, dispatch};
+use core::marker::PhantomData;
+use pulp::{Simd, WithSimd};
+
+/// Scratch values the forward time loop needs (packed `W_hh`, partial tiles
+/// and the folded bias row).
+pub(crate) fn forward_scratch_len(cell: Cell, h: usize, b: usize) -> usize {
+    let g = cell.gates();
+    sp::pack_gates_len(g, h, h) + b * g * sp::padded(h) + g * h
+}
+
+/// Everything a forward call's time loop needs.
+pub(crate) struct Forward<'a, T> {
+    pub level: Level,
+    pub threads: usize,
+    pub cell: Cell,
+    pub hidden: usize,
+    pub input: usize,
+    pub batch: usize,
+    pub seq_len: usize,
+    pub w_ih: &'a [T],
+    pub w_hh: &'a [T],
+    pub b_ih: &'a [T],
+    pub b_hh: &'a [T],
+    pub x: &'a [T],
+    pub h0: &'a [T],
+    pub c0: Option<&'a [T]>,
+    pub h_out: &'a mut [T],
+    /// `[chunk, B, G·H]`: the tape when training.
+    pub gates: &'a mut [T],
+    /// `slots` buffers of `B·H` (LSTM `c_t`, GRU `hn`), step `t` in slot `t % slots`.
+    pub extra: &'a mut [T],
+    pub slots: usize,
+    /// Steps whose input projection is computed at once.
+    pub chunk: usize,
+    /// At least [`forward_scratch_len`] values.
+    pub scratch: &'a mut [T],
+}
+
+impl<T: Elem> Forward<'_, T> {
+    pub(crate) fn run(self) {
+        let level = self.level;
+        dispatch(level, self);
+    }
+}
+
+/// The state of one forward call shared by its team.
+struct FwdCtx<'a, T> {
+    cell: Cell,
+    h: usize,
+    b: usize,
+    gh: usize,
+    np: usize,
+    slots: usize,
+    packed: &'a [T],
+    partial: &'a Shared<'a, T>,
+    gates: &'a Shared<'a, T>,
+    h_out: &'a Shared<'a, T>,
+    extra: &'a Shared<'a, T>,
+    h0: &'a [T],
+    c0: Option<&'a [T]>,
+    b_hn: &'a [T],
+}
+
+struct FwdStep<'c, 'a, T, K, const NV: usize> {
+    ctx: &'c FwdCtx<'a, T>,
+    t: usize,
+    /// First step of the current chunk (the gate buffer's step 0).
+    t0: usize,
+    rows: core::ops::Range<usize>,
+    panels: core::ops::Range<usize>,
+    kernel: PhantomData<K>,
+}
+
+impl<T: Elem, K: Kernel, const NV: usize> WithSimd for FwdStep<'_, '_, T, K, NV> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let c = self.ctx;
+        let (t, h, b) = (self.t, c.h, c.b);
+        let (bh, bg) = (b * h, b * c.gh);
+        let h_prev = if t == 0 { Src::Slice(c.h0) } else { Src::Shared(c.h_out, (t - 1) * bh) };
+        let job = Job::<T, S, NV> {
+            packed: sp::as_panels::<S, T, NV>(c.packed),
+            k: h,
+            a: Some(Lhs { data: h_prev, ld: h }),
+            partial: c.partial,
+            npanels: c.np,
+            gates: c.cell.gates(),
+            units: h,
+        };
+        let g_off = (t - self.t0) * bg;
+        let h_off = t * bh;
+        let (rows, panels) = (self.rows, self.panels);
+        match c.cell {
+            Cell::Rnn(act) => {
+                let epi = rnn::Fwd { act, hidden: h, xg: c.gates, xg_off: g_off, h_out: c.h_out, h_off };
+                K::run(&job, s, rows, panels, &epi);
+            }
+            Cell::Lstm => {
+                let c_prev = match t {
+                    0 => Src::Slice(c.c0.expect("checked")),
+                    _ => Src::Shared(c.extra, ((t - 1) % c.slots) * bh),
+                };
+                let epi = lstm::Fwd {
+                    hidden: h,
+                    gates: c.gates,
+                    g_off,
+                    c_prev,
+                    c: c.extra,
+                    c_off: (t % c.slots) * bh,
+                    h_out: c.h_out,
+                    h_off,
+                };
+                K::run(&job, s, rows, panels, &epi);
+            }
+            Cell::Gru => {
+                let epi = gru::Fwd {
+                    hidden: h,
+                    gates: c.gates,
+                    g_off,
+                    b_hn: c.b_hn,
+                    h_prev,
+                    hn: c.extra,
+                    hn_off: (t % c.slots) * bh,
+                    h_out: c.h_out,
+                    h_off,
+                };
+                K::run(&job, s, rows, panels, &epi);
+            }
+        }
+    }
+}
+
+impl<T: Elem> WithSimd for Forward<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        // One row: a GEMV streaming `W_hh`; wider panels (`NV_GEMV` vectors per
+        // broadcast of `h`) spend fewer loads per FMA.
+        if self.batch == 1 { self.go::<S, Gemv, { sp::NV_GEMV }>(s) } else { self.go::<S, Tiles, { sp::NV }>(s) }
+    }
+}
+
+impl<T: Elem> Forward<'_, T> {
+    #[inline(always)]
+    fn go<S: Simd, K: Kernel, const NV: usize>(self, s: S) {
+        let (g, h, b, i_len) = (self.cell.gates(), self.hidden, self.batch, self.input);
+        let gh = g * h;
+        let bg = b * gh;
+        let (packed, rest) = self.scratch.split_at_mut(sp::pack_gates_len(g, h, h));
+        // `nb` unit blocks of `NV·L` units, `np = nb·G` panels.
+        let nb = sp::pack_gates::<S, T>(self.w_hh, g, h, h, NV, packed);
+        let np = nb * g;
+        let (partial, rest) = rest.split_at_mut(b * np * NV * T::lanes::<S>());
+        // The biases every row of the projection starts from: `b_ih + b_hh`,
+        // except the GRU's `n` block, whose `b_hn` is scaled by `r` (added in the epilogue).
+        let bias_row = &mut rest[..gh];
+        for (j, v) in bias_row.iter_mut().enumerate() {
+            let fold = !(self.cell == Cell::Gru && j >= 2 * h);
+            *v = if fold { self.b_ih[j] + self.b_hh[j] } else { self.b_ih[j] };
+        }
+        let bias_row: &[T] = bias_row;
+        let packed: &[T] = packed;
+        let team = Team::plan(self.threads, b, nb, g, 2 * bg * h, false);
+        let ftz = T::IS_F32;
+        let b_hn = &self.b_hh[(2 * h).min(gh)..];
+        let (w_ih, x) = (self.w_ih, self.x);
+        let cell = self.cell;
+        // SAFETY: during the projection the gate buffer is only reached through
+        // `par_gemm`'s disjoint row blocks; in the time loop, the tiles of a step
+        // (one per (row, panel)) write only their own rows and units of step
+        // `t`'s gates, state and output and of the partial-tile slots, and read
+        // step `t - 1`'s values only at their own rows (rows split) or after the
+        // step barrier (panels split), when nobody writes them.
+        let (gates, h_out, extra, partial) = unsafe {
+            (Shared::new(self.gates), Shared::new(self.h_out), Shared::new(self.extra), Shared::new(partial))
+        };
+        let ctx = FwdCtx {
+            cell,
+            h,
+            b,
+            gh,
+            np,
+            slots: self.slots,
+            packed,
+            partial: &partial,
+            gates: &gates,
+            h_out: &h_out,
+            extra: &extra,
+            h0: self.h0,
+            c0: self.c0,
+            b_hn,
+        };
+        let bias = |_row0: usize, rows: &mut [T]| {
+            for row in rows.chunks_mut(gh) {
+                row.copy_from_slice(&bias_row[..row.len()]);
+            }
+        };
+        let mut t0 = 0;
+        while t0 < self.seq_len {
+            let t1 = (t0 + self.chunk).min(self.seq_len);
+            let rows = (t1 - t0) * b;
+            // Input projection of the chunk: xg = x · W_ihᵀ + biases.
+            par_gemm(
+                self.threads,
+                T::ONE,
+                MatRef::row_major(&x[t0 * b * i_len..][..rows * i_len], rows, i_len),
+                MatRef::row_major(w_ih, gh, i_len).t(),
+                T::ONE,
+                gates.slice_mut(0, rows * gh),
+                gh,
+                Some(&bias),
+            );
+            // A part owns whole unit blocks (all gates of its units).
+            team.run(t1 - t0, ftz, |i, rows, panels, _| {
+                s.vectorize(FwdStep::<T, K, NV> { ctx: &ctx, t: t0 + i, t0, rows, panels, kernel: PhantomData });
+            });
+            t0 = t1;
+        }
+    }
+}

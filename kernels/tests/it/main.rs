@@ -1,0 +1,16 @@
+//! The kernels' integration tests, one crate (one build of the test binary):
+//! each module is one concern.
+
+mod common;
+mod driver;
+mod gradcheck;
+mod gradient_flow;
+mod internals;
+mod omega;
+mod reference;
+mod shapes;
+mod simd_math;
+mod simd_products;
+mod simd_sequence;
+mod threads_determinism;
+mod utils;
