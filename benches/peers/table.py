@@ -1,11 +1,10 @@
 #!/usr/bin/env python3
 """Markdown table of our criterion medians (target/criterion/<id>/new/estimates.json)
-against the peers: by default the best-peer numbers of /work/shared/peers.md
-(copied below, measured on the same 2-core machine, 2026-11-27), or JSON files
-written by run_peers.py (`--peers`). Ratio = peer time / our time (> 1: we are faster).
+against the peers' medians in the JSON files that run_peers.py wrote in the same
+session, on the same cores. Ratio = best peer time / our time (> 1: we are faster).
 
     cargo bench -p benches --bench rnn
-    python3 benches/peers/table.py [--criterion target/criterion] [--peers peers-t1.json ...]
+    python3 benches/peers/table.py --peers peers-t1.json peers-t2.json [--criterion target/criterion]
 """
 import argparse
 import json
@@ -14,16 +13,6 @@ import os
 SHAPES = {"S1": "T100_B1_H128", "S2": "T100_B16_H256", "S3": "T50_B64_H512", "S4": "T25_B32_H1024",
           "S5": "T1000_B1_H64"}
 CELLS = ["rnn_tanh", "lstm", "gru"]
-# Best peer per cell, /work/shared/peers.md: (fwd_bwd t1, fwd t1, fwd_bwd t2) in ms.
-PEERS_MD = {
-    ("rnn_tanh", "S1"): (0.469, 0.131, 0.521), ("lstm", "S1"): (1.731, 0.621, 1.437), ("gru", "S1"): (1.145, 0.510, 1.493),
-    ("rnn_tanh", "S2"): (17.8, 4.61, 15.8), ("lstm", "S2"): (53.8, 17.1, 28.6), ("gru", "S2"): (51.9, 19.2, 40.8),
-    ("rnn_tanh", "S3"): (124, 35.9, 68.8), ("lstm", "S3"): (459, 143, 249), ("gru", "S3"): (388, 109, 235),
-    ("rnn_tanh", "S4"): (134, 36.6, 63.3), ("lstm", "S4"): (495, 151, 232), ("gru", "S4"): (454, 134, 239),
-    ("rnn_tanh", "S5"): (1.99, 0.342, 1.96), ("lstm", "S5"): (6.28, 1.95, 6.05), ("gru", "S5"): (4.70, 1.91, 4.66),
-}
-
-
 def ours(root, cell, mode, shape, threads):
     p = os.path.join(root, f"{cell}_{mode}", SHAPES[shape], f"t{threads}", "new", "estimates.json")
     if not os.path.exists(p):
@@ -42,7 +31,7 @@ def fmt(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--criterion", default="target/criterion")
-    ap.add_argument("--peers", nargs="*", default=[])
+    ap.add_argument("--peers", nargs="+", required=True, help="JSON files written by run_peers.py")
     args = ap.parse_args()
     peers = {}
     for path in args.peers:
@@ -52,11 +41,6 @@ def main():
                 v = r[f"{mode}_ms"]
                 if key not in peers or v < peers[key][0]:
                     peers[key] = (v, r["peer"])
-    if not peers:
-        for (cell, shape), (fb1, f1, fb2) in PEERS_MD.items():
-            peers[(cell, shape, "fwd_bwd", 1)] = (fb1, "peers.md")
-            peers[(cell, shape, "fwd", 1)] = (f1, "peers.md")
-            peers[(cell, shape, "fwd_bwd", 2)] = (fb2, "peers.md")
     print("| cell | shape | mode | threads | ours ms | best peer ms | peer/ours |")
     print("|---|---|---|---|---|---|---|")
     for cell in CELLS:
