@@ -5,15 +5,28 @@
 //! own directory, and every aggregate is assembled in plan order afterwards,
 //! so the output does not depend on the number of threads or on completion order.
 
-use crate::load::{Config, Plan};
-use crate::output::{self, RunRecord};
-use crate::train;
+use super::output::{self, RunRecord};
+use super::train;
+use crate::spec::{Config, Plan};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// Stack of each sweep worker thread: 16 MiB.
+///
+/// A run executes entirely on one worker, kernels included, and rayon's
+/// workers otherwise get the platform's default for spawned threads (2 MiB,
+/// or `RUST_MIN_STACK`), well below the main thread's usual 8 MiB. An
+/// unoptimised build of the kernels has been seen to overflow that default
+/// (`thread '<unknown>' has overflowed its stack`, also with `--threads 1`,
+/// which still runs on a worker) and to work with `RUST_MIN_STACK=16777216`;
+/// optimised builds need far less. The size is fixed here so that no
+/// environment variable is needed, and it is only reserved address space:
+/// pages a run does not touch cost no memory.
+pub const WORKER_STACK_BYTES: usize = 16 << 20;
 
 /// One run of the plan: a configuration and a seed.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,7 +91,11 @@ pub fn execute(plan: &Plan, dir: &Path, opts: Options) -> io::Result<Vec<RunReco
         }
     }
     let progress = Progress::new(pending.len() as u64, all.len() - pending.len());
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build().map_err(io::Error::other)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .stack_size(WORKER_STACK_BYTES)
+        .build()
+        .map_err(io::Error::other)?;
     pool.install(|| {
         pending.par_iter().try_for_each(|run| {
             let config = &plan.configs[run.config];
