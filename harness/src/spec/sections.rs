@@ -1,6 +1,8 @@
 //! The typed sections of a training spec (`[experiment]`, `[model]`,
 //! `[task]`, `[train]`, `[log]`), their defaults and serde forms, and the
-//! facts about each task kind that validation and the generators share.
+//! facts about each task kind that validation and training need (shortest
+//! length, regression or not, default tolerance), kept here so that `spec`
+//! does not have to ask `tasks`.
 //!
 //! Reading a file, applying `[quick]`, `--set` and `[sweep]`, and locating
 //! errors is `spec::load`'s job; the range checks are in `spec::validate`.

@@ -50,6 +50,7 @@ fn blank(text: &str) -> String {
     let mut i = 0;
     while i < c.len() {
         let rest = &c[i..];
+        // How many characters from `i` are a comment or a literal (0: neither).
         let skip = if rest.starts_with(&['/', '/']) {
             rest.iter().position(|&ch| ch == '\n').unwrap_or(rest.len())
         } else if rest.starts_with(&['/', '*']) {
@@ -74,7 +75,8 @@ fn blank(text: &str) -> String {
             }
             k + 1
         } else if rest[0] == '\'' && rest.get(1) == Some(&'\\') {
-            rest[2..].iter().position(|&ch| ch == '\'').map_or(1, |k| k + 3)
+            // '\n', '\'', '\u{..}': the closing quote comes after the escaped character.
+            rest.get(3..).and_then(|r| r.iter().position(|&ch| ch == '\'')).map_or(1, |k| k + 4)
         } else if rest[0] == '\'' && rest.get(2) == Some(&'\'') {
             3
         } else {
@@ -114,12 +116,20 @@ fn expand(path: &str) -> Vec<String> {
 }
 
 /// The longest known module that `path`, written in `module`, names (`None`: another crate).
-fn resolve(module: &Module, path: &str, known: &BTreeSet<Module>) -> Option<Module> {
+/// `aliases` are the modules brought into scope by `use` (`use crate::run;` makes `run::x` a path).
+fn resolve(
+    module: &Module,
+    path: &str,
+    known: &BTreeSet<Module>,
+    aliases: &BTreeMap<String, Module>,
+) -> Option<Module> {
     let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
     let mut full: Module = match parts.first()? {
         &"crate" => Vec::new(),
         &"super" | &"self" => module.clone(),
         first if known.contains(&[module.clone(), vec![first.to_string()]].concat()) => module.clone(),
+        // The loop below appends the alias's own name again.
+        first if aliases.contains_key(*first) => aliases[*first][..aliases[*first].len() - 1].to_vec(),
         _ => return None,
     };
     for (i, part) in parts.iter().enumerate() {
@@ -188,7 +198,16 @@ fn imports(module: &Module, code: &str, known: &BTreeSet<Module>) -> BTreeSet<Mo
             paths.push((scope(start), code[start..end].to_string()));
         }
     }
-    paths.iter().filter_map(|(scope, p)| resolve(scope, p, known)).filter(|m| m != module).collect()
+    // A `use` that names a module itself (`use crate::run;`, `use super::loss;`) makes its name an alias.
+    let mut aliases = BTreeMap::new();
+    for (scope, p) in &paths {
+        if let Some(m) = resolve(scope, p, known, &BTreeMap::new())
+            && p.rsplit("::").next() == m.last().map(String::as_str)
+        {
+            aliases.insert(m.last().unwrap().clone(), m);
+        }
+    }
+    paths.iter().filter_map(|(scope, p)| resolve(scope, p, known, &aliases)).filter(|m| m != module).collect()
 }
 
 /// The import graph of `modules`.
@@ -275,7 +294,7 @@ fn the_layer_checker_finds_upward_imports_and_circles() {
         ("run", "use crate::{report::stats, spec};"),
         ("report", "pub mod stats;"),
         ("report::stats", "let c = '\"'; let d = r#\"crate::cli\"#;"),
-        ("cli", ""),
+        ("cli", "use crate::report;\nfn main() { report::stats::f() }"),
     ]
     .into_iter()
     .map(|(m, code)| (module(m), blank(code)))
@@ -285,6 +304,7 @@ fn the_layer_checker_finds_upward_imports_and_circles() {
     assert_eq!(graph[&module("spec::a")], [module("spec::b")].into());
     assert_eq!(graph[&module("run")], [module("report::stats"), module("spec")].into());
     assert!(graph[&module("report::stats")].is_empty());
+    assert_eq!(graph[&module("cli")], [module("report"), module("report::stats")].into());
     let problems = violations(&graph);
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert_eq!(problems[0], "upward: run imports report::stats");
