@@ -1,13 +1,16 @@
-//! The command line: parse arguments, load the spec, prepare the output
-//! directory, run the sweep, write the aggregates.
+//! The top floor, the command line: parse arguments, load the spec, prepare
+//! the output directory, run the sweep, write the aggregates, check the
+//! claims. Imports every floor below; nothing imports it.
 //!
 //! Exit codes: 0 success (diverged runs included), 1 an I/O failure while
 //! running, 2 a bad spec or command line (nothing is written), 3 the sweep
 //! finished but a `[[expect]]` claim failed.
 
-use crate::load::{self, Plan};
-use crate::manifest::{self, Manifest};
-use crate::{evaluate, expect, output, plot, summary, sweep};
+use crate::report::{claims, plot, summary};
+use crate::run::manifest::{self, Manifest};
+use crate::run::{output, sweep};
+use crate::spec::{self, Plan};
+use crate::{report, run};
 use clap::Parser;
 use std::fs;
 use std::io;
@@ -40,15 +43,11 @@ pub struct Args {
 /// The binary's entry point.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    let plan = match load::load(&args.spec, args.quick, &args.sets) {
+    let plan = match spec::load(&args.spec, args.quick, &args.sets) {
         Ok(plan) => plan,
         Err(e) => return fail(2, &e.to_string()),
     };
-    let name = match &plan.evaluate {
-        Some(e) => &e.experiment.name,
-        None => &plan.configs[0].spec.experiment.name,
-    };
-    let dir = args.out.clone().unwrap_or_else(|| Path::new("runs").join(name));
+    let dir = args.out.clone().unwrap_or_else(|| Path::new("runs").join(plan.name()));
     if dir.exists() {
         if !args.resume {
             return fail(2, &format!("{} exists; pass --resume to finish it, or choose another --out", dir.display()));
@@ -61,7 +60,7 @@ pub fn main() -> ExitCode {
     }
     let threads =
         args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |n| n as usize);
-    match run(&plan, &dir, threads, args.resume) {
+    match run_plan(&plan, &dir, threads, args.resume) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             eprintln!("error: a claim failed (see {}/expectations.json)", dir.display());
@@ -78,19 +77,20 @@ fn fail(code: u8, message: &str) -> ExitCode {
 
 /// Runs the plan into `dir`, writes every aggregate file and checks the
 /// claims; false when a claim failed.
-fn run(plan: &Plan, dir: &Path, threads: usize, resume: bool) -> io::Result<bool> {
+fn run_plan(plan: &Plan, dir: &Path, threads: usize, resume: bool) -> io::Result<bool> {
     fs::create_dir_all(dir)?;
     fs::write(dir.join("spec.toml"), &plan.resolved)?;
     let mut manifest = Manifest::start(threads);
     write_json(&dir.join("manifest.json"), &manifest)?;
     if let Some(eval) = &plan.evaluate {
-        let results = evaluate::compute(&eval.evaluate);
-        evaluate::write(dir, &eval.evaluate, &results)?;
+        let results = run::cliff::compute(&eval.evaluate);
+        run::cliff::write(dir, &results)?;
+        report::cliff::write_figures(dir, &eval.evaluate, &results)?;
         manifest.end_time = Some(manifest::now_rfc3339());
         write_json(&dir.join("manifest.json"), &manifest)?;
-        let checked = evaluate::check(&eval.evaluate, &results, &plan.expects, plan.quick);
+        let checked = report::cliff::check(&eval.evaluate, &results, &plan.expects, plan.quick);
         println!("results in {}", dir.display());
-        return expect::report(dir, &checked);
+        return claims::report(dir, &checked);
     }
     let records = sweep::execute(plan, dir, sweep::Options { threads, resume })?;
     output::write_jsonl(&dir.join("runs.jsonl"), &records)?;
@@ -101,8 +101,8 @@ fn run(plan: &Plan, dir: &Path, threads: usize, resume: bool) -> io::Result<bool
     write_json(&dir.join("manifest.json"), &manifest)?;
     print!("{}", summary::table(plan, &summaries));
     println!("results in {}", dir.display());
-    let checked = expect::check_sweep(&plan.expects, plan.quick, dir, &plan.configs, &summaries, &records)?;
-    expect::report(dir, &checked)
+    let checked = claims::check_sweep(&plan.expects, plan.quick, dir, &plan.configs, &summaries, &records)?;
+    claims::report(dir, &checked)
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> io::Result<()> {

@@ -3,25 +3,42 @@
 //! summary and plots. The binary's entry point is [`cli::main`]; the modules
 //! are public so that tests and other tools can use the pieces.
 //!
-//! - [`spec`]: the typed spec and its range checks; [`load`]: files, overrides,
-//!   sweeps and located error messages.
-//! - [`tasks`]: the sequence tasks; [`model`], [`loss`], [`optim`]: the network
-//!   and its training; [`train`]: one run.
-//! - [`sweep`]: ids, seeds, parallel execution; [`output`], [`summary`],
-//!   [`plot`], [`manifest`]: the output contract.
+//! # Layers
+//!
+//! Six floors. A module imports only from its own floor and the floors below
+//! it, never from above, and there are no import circles, between floors or
+//! between the files of one floor (`tests/it/layers.rs` checks both).
+//!
+//! ```text
+//! floor    its files                                                      imports from
+//! cli      cli.rs: arguments, output directory, exit codes                report, run, spec
+//! report   summary, stats, plot, claims, cliff (figures and claims)       run, nn, spec
+//! run      train, sweep, output, manifest, cliff (evaluate-only)          nn, tasks, spec
+//! nn       model, loss, optim                                             tasks, spec
+//! tasks    batch, sampling, adding, copy, latch, temporal_order, ...      spec
+//! spec     error, sections, validate, config, expect, evaluate, plan,     (nothing)
+//!          suggest, load
+//! ```
+//!
+//! - [`spec`]: what a spec says. The typed sections and their range checks,
+//!   the task facts validation needs (as methods of [`spec::TaskSpec`]), the
+//!   resolved [`spec::Plan`] with its [`spec::Config`]s, claims
+//!   ([`spec::Expect`]), evaluate-only specs ([`spec::EvalOnly`]), and
+//!   [`spec::load()`], whose every failure is one located [`spec::SpecError`].
+//! - [`tasks`]: the sequence generators.
+//! - [`nn`]: the network (the kernels' layer and a readout), losses, optimizers.
+//! - [`run`]: one training run, the sweep over runs (ids, seeds, the worker
+//!   pool, `--resume`), the per-run files and `runs.jsonl`, the manifest, and
+//!   the evaluate-only computation.
+//! - [`report`]: what is made of finished runs: `summary.csv`, figures,
+//!   claims (`expectations.json`), and the statistics they share.
+//! - [`cli`]: the binary's arguments and the order of the steps.
+
+#![warn(missing_docs)]
 
 pub mod cli;
-pub mod evaluate;
-pub mod expect;
-pub mod load;
-pub mod loss;
-pub mod manifest;
-pub mod model;
-pub mod optim;
-pub mod output;
-pub mod plot;
+pub mod nn;
+pub mod report;
+pub mod run;
 pub mod spec;
-pub mod summary;
-pub mod sweep;
 pub mod tasks;
-pub mod train;

@@ -10,9 +10,11 @@
 //!   (distinct), target `0.5 + (X1 + X2)/4`, correct when the error is below 0.04.
 //!   Their lengths are drawn from `[T, T + T/10]`: write `seq_len = [T, T + T/10]`.
 //!
-//! Input features: `[value, marker]`.
+//! Input features: `[value, marker]`. The shortest lengths these marker
+//! positions allow are `AddingVariant::min_len` (in `spec`, where validation reads them).
 
-use super::{Batch, Target, Task, at, index, range};
+use super::batch::{Batch, Target, Task, at};
+use super::sampling::{index, range};
 use crate::spec::AddingVariant;
 use kernels::init::{SeedRng, uniform01};
 
@@ -21,14 +23,6 @@ use kernels::init::{SeedRng, uniform01};
 pub struct Adding {
     /// Which paper's definition.
     pub variant: AddingVariant,
-}
-
-/// The shortest length the variant's marker positions allow.
-pub fn min_len(variant: AddingVariant) -> usize {
-    match variant {
-        AddingVariant::Sum | AddingVariant::Mean => 2,
-        AddingVariant::Hochreiter => 6,
-    }
 }
 
 impl Adding {

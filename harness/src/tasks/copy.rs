@@ -7,7 +7,8 @@
 //! the memoryless baseline (blanks, then uniform guesses) is `10 ln 8 / (T + 20)`.
 //! The error rate counts the last 10 steps only.
 
-use super::{Batch, Target, Task, at, index};
+use super::batch::{Batch, Target, Task, at};
+use super::sampling::index;
 use kernels::init::SeedRng;
 
 /// Symbols to remember.

@@ -7,7 +7,8 @@
 //! trainable inputs `h_1..h_L` become the learned input weights times `s`.
 //! Squared error; correct when `|y - d|` is below the tolerance (0.2).
 
-use super::{Batch, Target, Task, marked_prefix};
+use super::batch::{Batch, Target, Task};
+use super::sampling::marked_prefix;
 use kernels::init::SeedRng;
 
 /// The target magnitude `|d|`.

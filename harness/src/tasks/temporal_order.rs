@@ -9,14 +9,15 @@
 //!   class `v0 + 2 v1 + 4 v2` (8 classes).
 //!
 //! The class is predicted at the last step; chance level is `ln 4` (`ln 8`).
+//! Below `l = 10` (`spec::TEMPORAL_ORDER_MIN_LEN`, which validation enforces)
+//! `d = 0` and the windows are empty.
 
-use super::{Batch, Target, Task, at, index, range};
+use super::batch::{Batch, Target, Task, at};
+use super::sampling::{index, range};
 use kernels::init::SeedRng;
 
 /// Symbols per step.
 pub const SYMBOLS: usize = 6;
-/// Shortest length with non-empty mark windows.
-pub const MIN_LEN: usize = 10;
 
 /// Temporal order with 2 or 3 marks.
 #[derive(Clone, Copy, Debug)]

@@ -7,7 +7,8 @@
 //! the error is below 0.2. The paper draws lengths from `[T, T + T/10]`:
 //! write `seq_len = [T, T + T/10]`.
 
-use super::{Batch, Target, Task, marked_prefix};
+use super::batch::{Batch, Target, Task};
+use super::sampling::marked_prefix;
 use kernels::init::SeedRng;
 
 /// Default noise variance of the latch and two-sequence problems.

@@ -1,4 +1,4 @@
-//! From a spec file and the command line to the list of configurations to run.
+//! From a spec file and the command line to the [`Plan`] to run.
 //!
 //! 1. The file is parsed twice: once into a span-carrying tree, to know where
 //!    every key is written, and once into a plain [`toml::Table`].
@@ -7,142 +7,34 @@
 //!    came from. An override of a swept key replaces the sweep; an override of
 //!    `sweep.KEY` replaces that sweep list.
 //! 3. The table is deserialized into a [`Spec`] and range-checked, and so is
-//!    every point of the `[sweep]` cartesian product.
+//!    every point of the `[sweep]` cartesian product; the claims are checked
+//!    against the configurations.
 //!
-//! Any failure is a [`SpecError`] naming the file, line and column (or the
-//! `--set` argument) and the dotted key, with a "did you mean" suggestion
-//! for misspelt names.
+//! Every check reports a [`SpecError`] with the dotted key; the loader's
+//! context locates it (file, line and column, or the `--set` argument) and
+//! adds a "did you mean" suggestion for misspelt names.
 
-use crate::evaluate::EvalOnly;
-use crate::expect::{self, Expect};
-use crate::spec::Spec;
-use serde::Deserialize;
+use super::config::{Config, label};
+use super::error::{Origin, SpecError};
+use super::evaluate::EvalOnly;
+use super::expect::{self, Expect};
+use super::plan::{Figures, Plan};
+use super::sections::Spec;
+use super::suggest::suggestion;
 use std::collections::HashMap;
-use std::fmt;
 use std::path::Path;
 use toml::Value;
 use toml::de::{DeTable, DeValue};
 
-/// Where a value was written.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Origin {
-    /// In the spec file.
-    File {
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        col: usize,
-    },
-    /// On the command line, as this `--set` argument.
-    Set(String),
-}
-
-/// A spec error, reported before any run starts (exit code 2).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SpecError {
-    /// The spec file.
-    pub file: String,
-    /// Where in it (or on the command line) the offending value is, if known.
-    pub origin: Option<Origin>,
-    /// The dotted key, if the error concerns one.
-    pub key: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.origin {
-            Some(Origin::File { line, col }) => write!(f, "{}:{line}:{col}: ", self.file)?,
-            Some(Origin::Set(arg)) => write!(f, "{}: in `--set {arg}`: ", self.file)?,
-            None => write!(f, "{}: ", self.file)?,
-        }
-        if let Some(key) = &self.key {
-            write!(f, "key `{key}`: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for SpecError {}
-
-/// One point of the sweep: its swept values and the resolved spec.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// Each swept dotted key and its value here, in sweep order.
-    pub params: Vec<(String, Value)>,
-    /// The resolved configuration.
-    pub spec: Spec,
-}
-
-impl Config {
-    /// `key=value` pairs joined by spaces, or `base` when nothing is swept.
-    pub fn label(&self) -> String {
-        label(&self.params)
-    }
-}
-
-fn label(params: &[(String, Value)]) -> String {
-    if params.is_empty() {
-        return "base".into();
-    }
-    params.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(" ")
-}
-
-/// A TOML value as a short text (strings without quotes).
-pub fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Everything a sweep needs, fully validated.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    /// The swept keys and their values, in file order.
-    pub sweep: Vec<(String, Vec<Value>)>,
-    /// The cartesian product of the sweep, the first key varying slowest.
-    pub configs: Vec<Config>,
-    /// The resolved spec as TOML, written to `DIR/spec.toml`.
-    pub resolved: String,
-    /// The `[[expect]]` claims, checked after the sweep.
-    pub expects: Vec<Expect>,
-    /// Whether `--quick` was given (claims use their `quick_threshold`).
-    pub quick: bool,
-    /// `[figures]`: extra figures.
-    pub figures: Figures,
-    /// An evaluate-only spec (`[evaluate]`): no training, `configs` is empty.
-    pub evaluate: Option<EvalOnly>,
-}
-
-/// `[figures]`: optional extra figures.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Figures {
-    /// One figure per value of this swept key (lines: the other swept keys) for
-    /// the relative gradient norm against lag (`grad_norms_by_*.svg`) and the
-    /// pre-clip gradient norm over training (`grad_norm_training_*.svg`).
-    #[serde(default)]
-    pub group_by: Option<String>,
-    /// Also draw the gradient norm over training (`grad_norm_training*.svg`).
-    #[serde(default)]
-    pub training_grad_norm: bool,
-}
-
 /// Reads and validates a spec: see the module docs.
 pub fn load(path: &Path, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
-        file: file.clone(),
-        origin: None,
-        key: None,
-        message: format!("cannot read the spec file: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SpecError { file: file.clone(), ..SpecError::new(format!("cannot read the spec file: {e}")) })?;
     load_str(&file, &text, quick, sets)
 }
 
-/// [`load`] on text already read; `file` names it in messages.
+/// [`load()`] on text already read; `file` names it in messages.
 pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
     let mut ctx = Context { file: file.to_string(), origins: HashMap::new() };
     let doc = DeTable::parse(text).map_err(|e| ctx.toml_error(text, &e))?;
@@ -168,12 +60,7 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         }
     }
     for arg in sets {
-        let (key, value) = parse_set(arg).map_err(|m| SpecError {
-            file: ctx.file.clone(),
-            origin: Some(Origin::Set(arg.clone())),
-            key: None,
-            message: m,
-        })?;
+        let (key, value) = parse_set(arg).map_err(|e| ctx.locate(e))?;
         overrides.push((key, value, Origin::Set(arg.clone())));
     }
     for (key, value, origin) in overrides {
@@ -186,7 +73,7 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
             }
         } else {
             sweep.retain(|(k, _)| *k != key);
-            set_path(&mut table, &key, value).map_err(|m| ctx.error(Some(&key), m))?;
+            set_path(&mut table, &key, value).map_err(|e| ctx.locate(e))?;
         }
     }
 
@@ -207,9 +94,9 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         }
         let eval: EvalOnly =
             serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| ctx.de_error("", &e))?;
-        eval.validate().map_err(|inv| ctx.error(Some(&inv.key), inv.message))?;
+        eval.validate().map_err(|e| ctx.locate(e))?;
         for (i, e) in expects.iter().enumerate() {
-            eval.validate_expect(e).map_err(|(k, m)| ctx.expect_error(i, k, m))?;
+            eval.validate_expect(e).map_err(|err| ctx.expect_error(i, err))?;
         }
         let resolved = resolved_toml(&table, &sweep);
         return Ok(Plan { sweep, configs: Vec::new(), resolved, expects, quick, figures, evaluate: Some(eval) });
@@ -249,7 +136,9 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
                 _ => vec![(key.clone(), value.clone())],
             };
             for (k, v) in leaves {
-                set_path(&mut t, &k, v).map_err(|m| ctx.swept(&point).error(Some(key), m))?;
+                // Blamed on the swept key, whose `[sweep]` entry wrote the value.
+                set_path(&mut t, &k, v)
+                    .map_err(|e| ctx.swept(&point).locate(SpecError { key: Some(key.clone()), ..e }))?;
             }
         }
         let spec = ctx.swept(&point).resolve(&t)?;
@@ -260,7 +149,7 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         configs.push(Config { spec, params: point });
     }
     for (i, e) in expects.iter().enumerate() {
-        expect::validate_sweep(e, &configs).map_err(|(k, m)| ctx.expect_error(i, k, m))?;
+        expect::validate_sweep(e, &configs).map_err(|err| ctx.expect_error(i, err))?;
     }
     let resolved = resolved_toml(&table, &sweep);
     Ok(Plan { sweep, configs, resolved, expects, quick, figures, evaluate: None })
@@ -274,13 +163,16 @@ struct Context {
 }
 
 impl Context {
+    /// `err` in this spec's file, at the origin of its key (or of the key's
+    /// closest written ancestor) unless it already has one.
+    fn locate(&self, err: SpecError) -> SpecError {
+        let origin = err.origin.clone().or_else(|| err.key.as_deref().and_then(|k| self.lookup(k)));
+        SpecError { file: self.file.clone(), origin, ..err }
+    }
+
+    /// A located error about `key` (or about no key).
     fn error(&self, key: Option<&str>, message: impl Into<String>) -> SpecError {
-        SpecError {
-            file: self.file.clone(),
-            origin: key.and_then(|k| self.lookup(k)),
-            key: key.map(str::to_string),
-            message: message.into(),
-        }
+        self.locate(SpecError { key: key.map(str::to_string), ..SpecError::new(message) })
     }
 
     /// The `[[expect]]` tables, deserialized (each error located in its table).
@@ -296,30 +188,27 @@ impl Context {
                 let e: Expect = serde_path_to_error::deserialize(item).map_err(|e| {
                     let message = e.inner().message().trim().to_string();
                     let key = error_key(&e.path().to_string(), &message);
-                    let mut err = self.expect_error(i, key, message.clone());
+                    let mut err = self.expect_error(i, SpecError { key, ..SpecError::new(message.clone()) });
                     if let Some(s) = suggestion(&message) {
                         err.message.push_str(&format!("; did you mean `{s}`?"));
                     }
                     err
                 })?;
-                expect::validate_common(&e).map_err(|(k, m)| self.expect_error(i, k, m))?;
+                expect::validate_common(&e).map_err(|err| self.expect_error(i, err))?;
                 Ok(e)
             })
             .collect()
     }
 
-    /// An error in the `i`-th `[[expect]]` table, at `key` within it.
-    fn expect_error(&self, i: usize, key: Option<String>, message: impl Into<String>) -> SpecError {
-        let inner = match key {
-            Some(k) => format!("expect.{i}.{k}"),
-            None => format!("expect.{i}"),
-        };
-        let mut err = self.error(Some(&inner), message);
-        err.key = Some(match inner.split_once('.').and_then(|(_, r)| r.split_once('.')) {
-            Some((_, rest)) => format!("expect[{}].{rest}", i + 1),
+    /// `err`, whose key is relative to the `i`-th `[[expect]]` table, located
+    /// in that table (`expect.I.KEY` in the origin index) and named as the user
+    /// counts claims (`expect[I+1].KEY`).
+    fn expect_error(&self, i: usize, err: SpecError) -> SpecError {
+        let key = match &err.key {
+            Some(k) => format!("expect[{}].{k}", i + 1),
             None => format!("expect[{}]", i + 1),
-        });
-        err
+        };
+        SpecError { key: Some(key), ..self.locate(err.under(&format!("expect.{i}"))) }
     }
 
     /// A deserialization error of a table other than the training spec, under `prefix`.
@@ -364,7 +253,7 @@ impl Context {
             let (line, col) = line_col(text, s.start);
             Origin::File { line, col }
         });
-        SpecError { file: self.file.clone(), origin, key: None, message: e.message().trim().to_string() }
+        self.locate(SpecError { origin, ..SpecError::new(e.message().trim()) })
     }
 
     /// The values of the sweep entry `key` (`sweep.DOTTED.KEY`): a non-empty list.
@@ -390,7 +279,7 @@ impl Context {
             }
             err
         })?;
-        spec.validate().map_err(|inv| self.error(Some(&inv.key), inv.message))?;
+        spec.validate().map_err(|e| self.locate(e))?;
         Ok(spec)
     }
 }
@@ -409,31 +298,6 @@ fn error_key(path: &str, message: &str) -> Option<String> {
         (p, Some(f)) if !p.ends_with(&format!(".{f}")) && p != f => Some(format!("{p}.{f}")),
         (p, _) => Some(p.to_string()),
     }
-}
-
-/// For serde's "unknown field/variant `x`, expected one of `a`, `b`" messages,
-/// the expected name closest to `x` by edit distance, if it is close enough.
-pub fn suggestion(message: &str) -> Option<String> {
-    let rest = ["unknown field `", "unknown variant `"].iter().find_map(|p| message.strip_prefix(p))?;
-    let (unknown, rest) = rest.split_once('`')?;
-    let (_, expected) = rest.split_once("expected")?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    let (best, dist) = candidates.iter().map(|c| (*c, edit_distance(unknown, c))).min_by_key(|&(_, d)| d)?;
-    (dist <= unknown.len().max(best.len()) / 2 + 1 && dist > 0).then(|| best.to_string())
-}
-
-/// Levenshtein distance over characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// 1-based line and column (in characters) of byte offset `pos`.
@@ -481,33 +345,35 @@ fn flatten(value: &Value, prefix: &str) -> Vec<(String, Value)> {
 }
 
 /// Sets the dotted `key` in `table`, creating tables on the way.
-fn set_path(table: &mut toml::Table, key: &str, value: Value) -> Result<(), String> {
+fn set_path(table: &mut toml::Table, key: &str, value: Value) -> Result<(), SpecError> {
     let mut parts = key.split('.').peekable();
     let mut t = table;
     while let Some(part) = parts.next() {
         if part.is_empty() {
-            return Err(format!("`{key}` is not a valid dotted key"));
+            return Err(SpecError::at(key, format!("`{key}` is not a valid dotted key")));
         }
         if parts.peek().is_none() {
             t.insert(part.to_string(), value);
             return Ok(());
         }
         let entry = t.entry(part.to_string()).or_insert_with(|| Value::Table(toml::Table::new()));
-        t = entry.as_table_mut().ok_or_else(|| format!("`{part}` in `{key}` is not a table"))?;
+        t = entry.as_table_mut().ok_or_else(|| SpecError::at(key, format!("`{part}` in `{key}` is not a table")))?;
     }
-    Err("empty key".into())
+    Err(SpecError::at(key, "empty key"))
 }
 
 /// Splits `KEY=VALUE`; the value is TOML (`32`, `"lstm"`, `[1, 2]`), and a bare
-/// word that is not valid TOML is taken as a string (`model.cell=lstm`).
-fn parse_set(arg: &str) -> Result<(String, Value), String> {
-    let (key, raw) = arg.split_once('=').ok_or("expected KEY=VALUE")?;
+/// word that is not valid TOML is taken as a string (`model.cell=lstm`). An
+/// error is located at the argument.
+fn parse_set(arg: &str) -> Result<(String, Value), SpecError> {
+    let bad = |message: &str| SpecError { origin: Some(Origin::Set(arg.to_string())), ..SpecError::new(message) };
+    let (key, raw) = arg.split_once('=').ok_or_else(|| bad("expected KEY=VALUE"))?;
     let key = key.trim();
     if key.is_empty() {
-        return Err("expected KEY=VALUE with a non-empty key".into());
+        return Err(bad("expected KEY=VALUE with a non-empty key"));
     }
     let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
-        Ok(mut t) => t.remove("v").ok_or("no value")?,
+        Ok(mut t) => t.remove("v").ok_or_else(|| bad("no value"))?,
         Err(_) => Value::String(raw.trim().to_string()),
     };
     Ok((key.to_string(), value))
@@ -575,16 +441,6 @@ train.steps = 1
 "#;
 
     #[test]
-    fn suggestions_pick_the_closest_expected_name() {
-        let msg = "unknown field `hiden`, expected one of `cell`, `hidden`, `init`";
-        assert_eq!(suggestion(msg).as_deref(), Some("hidden"));
-        assert_eq!(suggestion("unknown variant `gr`, expected `rnn` or `gru`").as_deref(), Some("gru"));
-        assert_eq!(suggestion("unknown field `zzzzzzzz`, expected `cell`"), None);
-        assert_eq!(suggestion("invalid type: string"), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-    }
-
-    #[test]
     fn sweep_is_a_cartesian_product_first_key_slowest() {
         let plan = load_str("s.toml", SPEC, false, &[]).unwrap();
         let labels: Vec<String> = plan.configs.iter().map(Config::label).collect();
@@ -603,7 +459,7 @@ train.steps = 1
         assert_eq!(plan.sweep, vec![("train.lr".to_string(), vec![Value::Float(0.5)])]);
         let spec = &plan.configs[0].spec;
         assert_eq!((spec.model.hidden, spec.train.steps, spec.train.lr), (16, 1, 0.5));
-        assert_eq!(spec.model.cell, crate::spec::CellKind::Gru);
+        assert_eq!(spec.model.cell, crate::spec::sections::CellKind::Gru);
         assert!(plan.resolved.contains("hidden = 16") && plan.resolved.contains("\"train.lr\" = [0.5]"));
     }
 

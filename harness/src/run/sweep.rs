@@ -5,15 +5,30 @@
 //! own directory, and every aggregate is assembled in plan order afterwards,
 //! so the output does not depend on the number of threads or on completion order.
 
-use crate::load::{Config, Plan};
-use crate::output::{self, RunRecord};
-use crate::train;
+use super::output::{self, RunRecord};
+use super::train;
+use crate::spec::{Config, Plan};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// Stack of each sweep worker thread: 16 MiB.
+///
+/// A run executes entirely on one worker, kernels included, and rayon's
+/// workers otherwise get the default for spawned threads (2 MiB, or
+/// `RUST_MIN_STACK`), a quarter of the main thread's usual 8 MiB. The
+/// kernels built without optimisation come close to that default: when this
+/// was written a run needed between 1.5 and 2 MiB of stack whatever the
+/// hidden size (the optimised build under 64 KiB), and an unoptimised build
+/// had been seen to overflow it (`thread '<unknown>' has overflowed its
+/// stack`, also with `--threads 1`, which still runs on a worker). The harness
+/// keeps no large arrays on the stack; the depth is the kernels' call chain.
+/// 16 MiB leaves room for that to grow, needs no environment variable, and
+/// is only reserved address space: pages a run does not touch cost no memory.
+pub const WORKER_STACK_BYTES: usize = 16 << 20;
 
 /// One run of the plan: a configuration and a seed.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,7 +93,11 @@ pub fn execute(plan: &Plan, dir: &Path, opts: Options) -> io::Result<Vec<RunReco
         }
     }
     let progress = Progress::new(pending.len() as u64, all.len() - pending.len());
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build().map_err(io::Error::other)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .stack_size(WORKER_STACK_BYTES)
+        .build()
+        .map_err(io::Error::other)?;
     pool.install(|| {
         pending.par_iter().try_for_each(|run| {
             let config = &plan.configs[run.config];

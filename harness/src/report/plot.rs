@@ -1,18 +1,21 @@
 //! SVG figures of a sweep (plotters' SVG backend, text as SVG `<text>`, no
 //! font files needed): gradient norm against lag, loss curves, success rate
 //! against the first swept variable. Each line of the first two is the median
-//! over seeds of one configuration.
+//! over seeds of one configuration. The chart helpers are shared with
+//! `report::cliff`'s figures.
 
-use crate::load::{Plan, value_text};
-use crate::output::{RunRecord, read_csv, runs_dir};
-use crate::summary::ConfigSummary;
+use super::stats::quantile;
+use super::summary::ConfigSummary;
+use crate::run::output::{RunRecord, read_csv, runs_dir};
+use crate::spec::{Plan, value_text};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
-const SIZE: (u32, u32) = (900, 560);
+/// Width and height of a figure, in pixels.
+pub(super) const SIZE: (u32, u32) = (900, 560);
 
 /// Writes `DIR/plots/*.svg`; a figure with nothing to show is not written.
 pub fn write_all(dir: &Path, plan: &Plan, records: &[RunRecord], summaries: &[ConfigSummary]) -> io::Result<()> {
@@ -117,107 +120,6 @@ fn grouped(dir: &Path, plots: &Path, plan: &Plan, records: &[RunRecord]) -> io::
     Ok(())
 }
 
-/// Up to `bins` points per series: each bin's smallest and largest `y` (keeps narrow spikes visible).
-fn envelope(points: &[(f64, f64)], bins: usize) -> Vec<(f64, f64)> {
-    if points.len() <= 2 * bins {
-        return points.to_vec();
-    }
-    let per = points.len().div_ceil(bins);
-    let mut out = Vec::new();
-    for chunk in points.chunks(per) {
-        let lo = chunk.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1)).expect("non-empty");
-        let hi = chunk.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)).expect("non-empty");
-        if lo.0 <= hi.0 {
-            out.extend([lo, hi]);
-        } else {
-            out.extend([hi, lo]);
-        }
-    }
-    out
-}
-
-/// The one-unit cliff: `E` (top) and `|dE/db|` (bottom, log scale) against `b`.
-pub fn cliff_scan(path: &Path, w: f64, scan: &[(f64, [f64; 3])]) -> io::Result<()> {
-    let root = SVGBackend::new(path, (SIZE.0, 760)).into_drawing_area();
-    root.fill(&WHITE).map_err(plot_err)?;
-    let (top, bottom) = root.split_vertically(360);
-    let (b0, b1) = (scan[0].0, scan[scan.len() - 1].0);
-    let e: Vec<(f64, f64)> = envelope(&scan.iter().map(|(b, v)| (*b, v[0])).collect::<Vec<_>>(), 1500);
-    let e_max = e.iter().map(|p| p.1).fold(0.0, f64::max) * 1.05;
-    let mut chart = chart_builder(&top, &format!("One sigmoid unit, T = 50, w = {w}: E = (σ(x_T) − 0.7)²"))
-        .build_cartesian_2d(b0..b1, 0.0..e_max.max(1e-12))
-        .map_err(plot_err)?;
-    chart.configure_mesh().x_desc("b").y_desc("E").draw().map_err(plot_err)?;
-    chart.draw_series(LineSeries::new(e, BLUE.stroke_width(2))).map_err(plot_err)?;
-    let g: Vec<(f64, f64)> = envelope(
-        &scan.iter().map(|(b, v)| (*b, v[1].abs())).filter(|p| p.1 > 0.0 && p.1.is_finite()).collect::<Vec<_>>(),
-        1500,
-    );
-    let g_min = g.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) / 2.0;
-    let g_max = g.iter().map(|p| p.1).fold(0.0, f64::max) * 2.0;
-    let mut chart = chart_builder(&bottom, "|dE/db| (log scale)")
-        .build_cartesian_2d(b0..b1, (g_min..g_max.max(g_min * 4.0)).log_scale())
-        .map_err(plot_err)?;
-    chart
-        .configure_mesh()
-        .x_desc("b")
-        .y_desc("|dE/db|")
-        .y_label_formatter(&|v| format!("{v:.0e}"))
-        .draw()
-        .map_err(plot_err)?;
-    chart.draw_series(LineSeries::new(g, RED.stroke_width(2))).map_err(plot_err)?;
-    root.present().map_err(plot_err)
-}
-
-/// Colour of `t` in `[0, 1]`: blue (low) to red (high).
-fn heat(t: f64) -> RGBColor {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 1.0 };
-    let c = HSLColor(0.66 * (1.0 - t), 0.85, 0.5).to_rgba();
-    RGBColor(c.0, c.1, c.2)
-}
-
-/// Heatmaps over `(w, b)` of `E` (left) and `log10 |dE/db|` (right).
-pub fn cliff_surface(
-    path: &Path,
-    spec: &crate::evaluate::EvaluateSpec,
-    surface: &[(f64, f64, [f64; 3])],
-) -> io::Result<()> {
-    let (Some([w0, w1]), Some([b0, b1])) = (spec.surface_w, spec.surface_b) else { return Ok(()) };
-    let [nw, nb] = spec.surface_points;
-    let (dw, db) = ((w1 - w0) / (nw - 1) as f64, (b1 - b0) / (nb - 1) as f64);
-    let root = SVGBackend::new(path, (1200, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(plot_err)?;
-    let (left, right) = root.split_horizontally(600);
-    let e_max = surface.iter().map(|p| p.2[0]).fold(0.0, f64::max).max(1e-300);
-    let logs: Vec<f64> = surface.iter().map(|p| p.2[1].abs().max(1e-12).log10()).collect();
-    let (l_min, l_max) = logs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    type Panel<'a, 'b> = (&'a DrawingArea<SVGBackend<'b>, Shift>, String, Box<dyn Fn(usize) -> f64 + 'a>);
-    let panels: [Panel; 2] = [
-        (&left, format!("E over (w, b), max {e_max:.3}"), Box::new(|i| surface[i].2[0] / e_max)),
-        (
-            &right,
-            format!("log10 |dE/db| over (w, b), [{l_min:.1}, {l_max:.1}]"),
-            Box::new(|i| (logs[i] - l_min) / (l_max - l_min).max(1e-12)),
-        ),
-    ];
-    for (area, title, value) in panels {
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, ("sans-serif", 18))
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(w0 - dw / 2.0..w1 + dw / 2.0, b0 - db / 2.0..b1 + db / 2.0)
-            .map_err(plot_err)?;
-        chart.configure_mesh().disable_mesh().x_desc("w").y_desc("b").draw().map_err(plot_err)?;
-        chart
-            .draw_series(surface.iter().enumerate().map(|(i, &(w, b, _))| {
-                Rectangle::new([(w - dw / 2.0, b - db / 2.0), (w + dw / 2.0, b + db / 2.0)], heat(value(i)).filled())
-            }))
-            .map_err(plot_err)?;
-    }
-    root.present().map_err(plot_err)
-}
-
 /// For each configuration, the median over its runs of `(x, y)` series keyed by `x`.
 fn per_config(
     plan: &Plan,
@@ -238,14 +140,15 @@ fn per_config(
                 .into_iter()
                 .map(|(x, mut ys)| {
                     ys.sort_by(f64::total_cmp);
-                    (x as f64, crate::summary::quantile(&ys, 0.5))
+                    (x as f64, quantile(&ys, 0.5))
                 })
                 .collect())
         })
         .collect()
 }
 
-fn plot_err<E: std::fmt::Display>(e: E) -> io::Error {
+/// A plotting error as an I/O error (the figures are files).
+pub(super) fn plot_err<E: std::fmt::Display>(e: E) -> io::Error {
     io::Error::other(format!("plot: {e}"))
 }
 
@@ -294,7 +197,8 @@ fn lines(
     root.present().map_err(plot_err)
 }
 
-fn chart_builder<'a, 'b>(
+/// A chart on `root` with the figures' common caption, margin and label areas.
+pub(super) fn chart_builder<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, Shift>,
     title: &str,
 ) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {

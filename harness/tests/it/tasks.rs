@@ -2,7 +2,7 @@
 //! input encoding) and the constant-predictor baselines, computed with the
 //! harness's own loss functions.
 
-use harness::loss::{mse, softmax_cross_entropy};
+use harness::nn::loss::{mse, softmax_cross_entropy};
 use harness::spec::{AddingVariant, SeqLen, TaskKind, TaskSpec};
 use harness::tasks::{self, Batch, Target};
 use kernels::init::{SeedRng, rng_from_seed};

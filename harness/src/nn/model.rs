@@ -3,7 +3,7 @@
 //! initialisation, its loss gradient (readout by hand, the layer by the
 //! kernels' BPTT) and its evaluation.
 
-use crate::loss;
+use super::loss;
 use crate::spec::{ActivationKind, CellKind, InitKind, ModelSpec};
 use crate::tasks::{Batch, Target};
 use kernels::init::{SeedRng, gaussian, orthogonal, scaled_identity, sparse, uniform};

@@ -1,48 +1,8 @@
 //! End-to-end tests of the `harness` binary on small specs in temporary directories.
 
-use std::collections::BTreeMap;
+use crate::support::{files, harness, stderr, temp_dir, without_time_fields, write_spec};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_harness");
-
-/// A fresh, empty temporary directory for one test, removed when dropped.
-struct TempDir(PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("harness-test-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
-
-fn harness(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("the harness binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn write_spec(dir: &Path, text: &str) -> String {
-    let path = dir.join("spec.toml");
-    fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
+use std::path::Path;
 
 /// A small sweep: 2 configurations × 2 seeds, every log enabled.
 const SMALL: &str = r#"
@@ -74,45 +34,6 @@ grad_norms_every = 5
 [sweep]
 "model.cell" = ["rnn", "gru"]
 "#;
-
-/// Every file under `dir`, by relative path.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.strip_prefix(dir).unwrap().display().to_string(), fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-/// The content with the fields that legitimately differ between two
-/// identical sweeps (wall-clock times, thread count) removed.
-fn without_time_fields(name: &str, bytes: &[u8]) -> String {
-    let text = String::from_utf8(bytes.to_vec()).unwrap();
-    let strip = |json: &str| {
-        let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
-        let obj = v.as_object_mut().unwrap();
-        let keys: &[&str] = if name == "manifest.json" { &["start_time", "end_time", "threads"] } else { &["wall_s"] };
-        for k in keys {
-            obj.remove(*k).unwrap_or_else(|| panic!("{name} lacks {k}"));
-        }
-        v.to_string()
-    };
-    if name.ends_with(".jsonl") {
-        text.lines().map(strip).collect::<Vec<_>>().join("\n")
-    } else if name.ends_with(".json") {
-        strip(&text)
-    } else {
-        text
-    }
-}
 
 #[test]
 fn one_and_two_threads_give_identical_outputs() {
@@ -645,4 +566,59 @@ threshold = 1e9
         assert!(out.join(f).exists(), "{f}");
     }
     rejects("cliff-at", &text.replace("at = { w = 5.0, b = -2.5 }", "at = { w = 5.0 }"), &[], &["expect[1].at.b"]);
+}
+
+/// The binary `cargo test` builds (the dev-profile family, as `cargo run -p
+/// harness` without `--release`) runs a sweep with the default thread count:
+/// every configuration on a pool worker, with long sequences through every
+/// cell's kernels. A worker stack too small for the kernels would abort it
+/// (`has overflowed its stack`).
+#[test]
+fn the_dev_profile_binary_runs_a_sweep_with_default_threads() {
+    let dir = temp_dir("dev-binary");
+    let spec = write_spec(
+        &dir,
+        r#"
+[experiment]
+name = "dev-binary"
+seeds = 2
+
+[model]
+cell = "lstm"
+hidden = 32
+
+[task]
+kind = "copy"
+seq_len = 200
+
+[train]
+optimizer = "adam"
+lr = 0.01
+batch = 8
+steps = 2
+eval_every = 2
+eval_size = 16
+
+[log]
+grad_norms_every = 2
+
+[sweep]
+"model.cell" = ["lstm", "gru", "rnn"]
+"#,
+    );
+    let out = dir.join("out");
+    let o = harness(&[&spec, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), stderr(&o));
+    let runs = fs::read_to_string(out.join("runs.jsonl")).unwrap();
+    assert_eq!(runs.lines().count(), 6, "{runs}");
+    assert_eq!(runs.matches("\"status\":\"ok\"").count(), 6, "{runs}");
+    let written = files(&out);
+    for f in
+        ["spec.toml", "manifest.json", "summary.csv", "plots/grad_norms.svg", "plots/loss.svg", "plots/success.svg"]
+    {
+        assert!(written.contains_key(f), "{f} not written: {:?}", written.keys());
+    }
+    assert_eq!(written.keys().filter(|k| k.starts_with("runs/")).count(), 6 * 3, "{:?}", written.keys());
+    let manifest: serde_json::Value = serde_json::from_slice(&written["manifest.json"]).unwrap();
+    assert!(manifest["threads"].as_u64().unwrap() >= 1);
 }

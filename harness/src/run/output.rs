@@ -1,7 +1,7 @@
 //! The files of the output contract: per-run directories (written under a
 //! temporary name and renamed when complete), `runs.jsonl`, and CSV helpers.
 
-use crate::train::Outcome;
+use super::train::Outcome;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::fs;

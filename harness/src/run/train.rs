@@ -12,8 +12,8 @@
 //! run ends as diverged, like every other. The logged `loss` is the task loss alone; `grad_norm` and
 //! `clipped_grad_norm` are the global norms before and after clipping.
 
-use crate::model::{Evaluation, Model, Params};
-use crate::optim::Optimizer;
+use crate::nn::model::{Evaluation, Model, Params};
+use crate::nn::optim::Optimizer;
 use crate::spec::{ClipKind, Precision, Spec};
 use crate::tasks::{self, Batch, Task};
 use kernels::clip::{clip_global_norm, clip_value, global_norm};
@@ -117,7 +117,7 @@ fn eval_set(spec: &Spec, task: &dyn Task, rng: &mut SeedRng) -> Vec<Batch> {
 fn train_typed<T: Real>(spec: &Spec, rng_seed: u64) -> Outcome {
     let task = tasks::make(&spec.task);
     let (train, log) = (&spec.train, &spec.log);
-    let tolerance = train.success_tolerance.unwrap_or_else(|| tasks::default_tolerance(&spec.task));
+    let tolerance = train.success_tolerance.unwrap_or_else(|| spec.task.default_tolerance());
     let mut model =
         Model::<T>::init(&spec.model, task.input_size(), task.output_size(), &mut stream(rng_seed, STREAM_INIT));
     let mut data = stream(rng_seed, STREAM_TRAIN);

@@ -1,0 +1,9 @@
+//! The harness's integration tests, one test crate (one link, one binary):
+//! [`cli`] runs the harness binary end to end, [`tasks`] checks the task
+//! generators against their definitions, [`layers`] checks the source's
+//! import layering; [`support`] holds the helpers they share.
+
+mod cli;
+mod layers;
+mod support;
+mod tasks;
