@@ -6,7 +6,7 @@
 use super::loss;
 use crate::spec::{ActivationKind, CellKind, InitKind, ModelSpec};
 use crate::tasks::{Batch, Target};
-use kernels::init::{SeedRng, gaussian, orthogonal, scaled_identity, sparse, uniform};
+use kernels::train::init::{SeedRng, gaussian, orthogonal, scaled_identity, sparse, uniform};
 use kernels::{Activation, BackwardOpts, Cell, Dims, Parallelism, Real, Rnn, Upstream, Weights};
 
 /// Default slope of `leaky_relu`.
@@ -198,7 +198,7 @@ impl<T: Real> Model<T> {
 
     /// [`Model::gradient`], plus `alpha·∂Ω/∂W_hh` of Pascanu et al.'s regularizer
     /// when `omega = Some((alpha, bound))` and the cell is the vanilla RNN
-    /// (`kernels::omega::add_omega_grad` on the trace's `h_out` and backward's `dh_all`).
+    /// (`kernels::train::omega::add_omega_grad` on the trace's `h_out` and backward's `dh_all`).
     pub fn gradient_with_omega(
         &self,
         batch: &Batch,
@@ -244,8 +244,17 @@ impl<T: Real> Model<T> {
         let g = self.rnn.backward_trace(layer, trace, upstream, opts, Parallelism::Sequential);
         grads.layer = g.weights;
         let omega = omega.map(|((alpha, bound), act, h_out)| {
-            kernels::omega::add_omega_grad(act, hs, &layer.w_hh, &h_out, &g.dh_all, bound, alpha, &mut grads.layer.w_hh)
-                .value
+            kernels::train::omega::add_omega_grad(
+                act,
+                hs,
+                &layer.w_hh,
+                &h_out,
+                &g.dh_all,
+                bound,
+                alpha,
+                &mut grads.layer.w_hh,
+            )
+            .value
         });
         Gradient { loss, grads, step_norms: g.step_norms.iter().map(|v| v.to_f64()).collect(), omega }
     }
@@ -276,7 +285,7 @@ mod tests {
     use super::*;
     use crate::spec::{AddingVariant, SeqLen, TaskKind, TaskSpec};
     use crate::tasks;
-    use kernels::init::rng_from_seed;
+    use kernels::train::init::rng_from_seed;
 
     fn model_spec(cell: CellKind) -> ModelSpec {
         let activation = (cell == CellKind::Rnn).then_some(ActivationKind::Tanh);

@@ -13,7 +13,12 @@
 //! (`w,b,loss,dloss_db,dloss_dw`); the figures and the claims are `report::cliff`'s.
 
 use crate::spec::EvaluateSpec;
-use kernels::{Activation, BackwardOpts, Cell, Dims, Parallelism, Rnn, Upstream, Weights, activation::sigmoid};
+use kernels::{Activation, BackwardOpts, Cell, Dims, Parallelism, Rnn, Upstream, Weights};
+
+/// The logistic sigmoid, exactly as the kernels compute it.
+fn sigmoid(x: f64) -> f64 {
+    Activation::Sigmoid.apply(x)
+}
 use std::fmt::Write as _;
 use std::io;
 use std::path::Path;

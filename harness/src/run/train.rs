@@ -16,10 +16,10 @@ use crate::nn::model::{Evaluation, Model, Params};
 use crate::nn::optim::Optimizer;
 use crate::spec::{ClipKind, Precision, Spec};
 use crate::tasks::{self, Batch, Task};
-use kernels::clip::{clip_global_norm, clip_value, global_norm};
-use kernels::init::{SeedRng, rng_from_seed};
-use kernels::linalg::spectral_radius;
-use kernels::regularize::{add_l1_grad, add_l2_grad};
+use kernels::train::clip::{clip_global_norm, clip_value, global_norm};
+use kernels::train::init::{SeedRng, rng_from_seed};
+use kernels::train::linalg::spectral_radius;
+use kernels::train::regularize::{add_l1_grad, add_l2_grad};
 use kernels::{Cell, Real};
 
 /// Default `train.omega_bound` (the authors' code).

@@ -16,7 +16,7 @@
 use super::batch::{Batch, Target, Task, at};
 use super::sampling::{index, range};
 use crate::spec::AddingVariant;
-use kernels::init::{SeedRng, uniform01};
+use kernels::train::init::{SeedRng, uniform01};
 
 /// The adding problem in one of its variants.
 #[derive(Clone, Copy, Debug)]

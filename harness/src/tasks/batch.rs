@@ -2,7 +2,7 @@
 //! layout, `x: [T, B, I]` time-major, with its [`Target`]s; and the [`Task`]
 //! trait the generators implement.
 
-use kernels::init::SeedRng;
+use kernels::train::init::SeedRng;
 
 /// A minibatch of sequences and their targets.
 #[derive(Clone, Debug, PartialEq)]

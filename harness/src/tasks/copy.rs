@@ -9,7 +9,7 @@
 
 use super::batch::{Batch, Target, Task, at};
 use super::sampling::index;
-use kernels::init::SeedRng;
+use kernels::train::init::SeedRng;
 
 /// Symbols to remember.
 pub const RECALL: usize = 10;

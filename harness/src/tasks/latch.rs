@@ -9,7 +9,7 @@
 
 use super::batch::{Batch, Target, Task};
 use super::sampling::marked_prefix;
-use kernels::init::SeedRng;
+use kernels::train::init::SeedRng;
 
 /// The target magnitude `|d|`.
 pub const TARGET: f64 = 0.8;

@@ -2,7 +2,7 @@
 //! prefixes of the latch and two-sequence problems.
 
 use crate::spec::SeqLen;
-use kernels::init::{SeedRng, standard_normal, uniform01};
+use kernels::train::init::{SeedRng, standard_normal, uniform01};
 
 /// A length drawn uniformly from the inclusive range.
 pub fn draw_len(rng: &mut SeedRng, len: SeqLen) -> usize {

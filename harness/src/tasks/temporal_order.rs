@@ -14,7 +14,7 @@
 
 use super::batch::{Batch, Target, Task, at};
 use super::sampling::{index, range};
-use kernels::init::SeedRng;
+use kernels::train::init::SeedRng;
 
 /// Symbols per step.
 pub const SYMBOLS: usize = 6;

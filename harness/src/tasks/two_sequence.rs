@@ -9,7 +9,7 @@
 
 use super::batch::{Batch, Target, Task};
 use super::sampling::marked_prefix;
-use kernels::init::SeedRng;
+use kernels::train::init::SeedRng;
 
 /// Default noise variance of the latch and two-sequence problems.
 pub const NOISE_VAR: f64 = 0.2;

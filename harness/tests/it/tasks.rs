@@ -5,7 +5,7 @@
 use harness::nn::loss::{mse, softmax_cross_entropy};
 use harness::spec::{AddingVariant, SeqLen, TaskKind, TaskSpec};
 use harness::tasks::{self, Batch, Target};
-use kernels::init::{SeedRng, rng_from_seed};
+use kernels::train::init::{SeedRng, rng_from_seed};
 
 fn spec(kind: TaskKind, len: usize) -> TaskSpec {
     TaskSpec { kind, seq_len: SeqLen { min: len, max: len }, variant: None, prefix_len: None, noise_var: None }
