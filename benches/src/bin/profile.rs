@@ -1,7 +1,7 @@
 //! Runs one benchmark case in a loop, for profilers (`perf record`, callgrind)
 //! and quick A/B checks on a noisy machine (the minimum over the runs is the
 //! least disturbed one):
-//! `cargo run --profile bench -p benches --example profile -- <cell> <S1..S5> <fwd|fwd_bwd> [threads] [iterations]`.
+//! `cargo run --profile bench -p benches --bin profile -- <cell> <S1..S5> <fwd|fwd_bwd> [threads] [iterations]`.
 //!
 //! For `fwd` it also times, interleaved, matrixmultiply on the input
 //! projection alone (`T·B × I × G·H`), and reports what the rest (the time
