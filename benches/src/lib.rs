@@ -66,7 +66,7 @@ pub struct Case {
     /// The layer.
     pub rnn: Rnn,
     /// `T`, `B`.
-    pub dims: Dims,
+    pub dims: Dims<'static>,
     /// Parameters, uniform in `±1/sqrt(H)` (PyTorch's default range).
     pub w: Weights<f32>,
     x: Vec<f32>,
@@ -121,7 +121,7 @@ impl Case {
             self.dims,
             &self.x,
             init,
-            ForwardOut { h_out: &mut self.h_out, c_n: None, tape: None },
+            ForwardOut { h_out: &mut self.h_out, h_n: None, c_n: None, tape: None },
             &mut self.scratch,
             par,
         );
@@ -137,7 +137,7 @@ impl Case {
             self.dims,
             &self.x,
             init,
-            ForwardOut { h_out: &mut self.h_out, c_n: None, tape: Some(&mut self.tape) },
+            ForwardOut { h_out: &mut self.h_out, h_n: None, c_n: None, tape: Some(&mut self.tape) },
             &mut self.scratch,
             par,
         );

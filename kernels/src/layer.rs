@@ -50,26 +50,32 @@ impl<T: Real> Weights<T> {
 /// What a training forward saved: the output and everything backward needs.
 #[derive(Clone, Debug)]
 pub struct Trace<T> {
-    dims: Dims,
+    seq_len: usize,
+    batch: usize,
+    lengths: Option<Vec<usize>>,
     x: Vec<T>,
     h0: Vec<T>,
     c0: Option<Vec<T>>,
-    /// Every hidden state `[T, B, H]`.
+    /// Every hidden state `[T, B, H]` (zero past a row's length).
     pub h_out: Vec<T>,
-    /// Final cell state `[B, H]` (LSTM).
+    /// Each row's final hidden state `[B, H]`.
+    pub h_n: Vec<T>,
+    /// Each row's final cell state `[B, H]` (LSTM).
     pub c_n: Option<Vec<T>>,
     tape: Vec<T>,
 }
 
 impl<T> Trace<T> {
     /// The shape of the call.
-    pub fn dims(&self) -> Dims {
-        self.dims
+    pub fn dims(&self) -> Dims<'_> {
+        match &self.lengths {
+            Some(l) => Dims::with_lengths(self.seq_len, l),
+            None => Dims::new(self.seq_len, self.batch),
+        }
     }
-    /// The final hidden state `h_T: [B, H]`.
+    /// Each row's final hidden state `h_n: [B, H]`.
     pub fn h_n(&self) -> &[T] {
-        let bh = self.h0.len();
-        &self.h_out[self.h_out.len() - bh..]
+        &self.h_n
     }
 }
 
@@ -90,6 +96,17 @@ pub struct Grads<T> {
     pub dh_all: Vec<T>,
 }
 
+/// What an inference forward returns, owned.
+#[derive(Clone, Debug)]
+pub struct Output<T> {
+    /// Every hidden state `[T, B, H]` (zero past a row's length).
+    pub h_out: Vec<T>,
+    /// Each row's final hidden state `[B, H]`.
+    pub h_n: Vec<T>,
+    /// Each row's final cell state `[B, H]` (LSTM).
+    pub c_n: Option<Vec<T>>,
+}
+
 impl Rnn {
     /// Training forward: runs the layer and keeps what backward needs.
     /// `h0`/`c0` default to zeros.
@@ -97,7 +114,7 @@ impl Rnn {
     pub fn forward_train<T: Real>(
         &self,
         weights: &Weights<T>,
-        dims: Dims,
+        dims: Dims<'_>,
         x: &[T],
         h0: Option<&[T]>,
         c0: Option<&[T]>,
@@ -107,6 +124,7 @@ impl Rnn {
         let h0 = h0.map_or_else(|| vec![T::ZERO; bh], <[T]>::to_vec);
         let c0 = self.cell().has_cell_state().then(|| c0.map_or_else(|| vec![T::ZERO; bh], <[T]>::to_vec));
         let mut h_out = vec![T::ZERO; dims.seq_len * bh];
+        let mut h_n = vec![T::ZERO; bh];
         let mut c_n = c0.as_ref().map(|_| vec![T::ZERO; bh]);
         let mut tape = vec![T::ZERO; self.tape_len(dims)];
         let mut scratch = vec![T::ZERO; self.forward_scratch_len(dims, true)];
@@ -115,29 +133,41 @@ impl Rnn {
             dims,
             x,
             State { h: &h0, c: c0.as_deref() },
-            ForwardOut { h_out: &mut h_out, c_n: c_n.as_deref_mut(), tape: Some(&mut tape) },
+            ForwardOut { h_out: &mut h_out, h_n: Some(&mut h_n), c_n: c_n.as_deref_mut(), tape: Some(&mut tape) },
             &mut scratch,
             par,
         );
-        Trace { dims, x: x.to_vec(), h0, c0, h_out, c_n, tape }
+        Trace {
+            seq_len: dims.seq_len,
+            batch: dims.batch,
+            lengths: dims.lengths.map(<[usize]>::to_vec),
+            x: x.to_vec(),
+            h0,
+            c0,
+            h_out,
+            h_n,
+            c_n,
+            tape,
+        }
     }
 
-    /// Inference forward: returns every `h_t` (`[T, B, H]`) and the final `c_T` (LSTM).
+    /// Inference forward: every `h_t` and each row's final states.
     #[track_caller]
     pub fn forward_infer<T: Real>(
         &self,
         weights: &Weights<T>,
-        dims: Dims,
+        dims: Dims<'_>,
         x: &[T],
         h0: Option<&[T]>,
         c0: Option<&[T]>,
         par: Parallelism,
-    ) -> (Vec<T>, Option<Vec<T>>) {
+    ) -> Output<T> {
         let bh = dims.batch * self.hidden_size();
         let zeros = vec![T::ZERO; bh];
         let h0 = h0.unwrap_or(&zeros);
         let c0 = self.cell().has_cell_state().then(|| c0.unwrap_or(&zeros));
         let mut h_out = vec![T::ZERO; dims.seq_len * bh];
+        let mut h_n = vec![T::ZERO; bh];
         let mut c_n = c0.map(|_| vec![T::ZERO; bh]);
         let mut scratch = vec![T::ZERO; self.forward_scratch_len(dims, false)];
         self.forward(
@@ -145,11 +175,11 @@ impl Rnn {
             dims,
             x,
             State { h: h0, c: c0 },
-            ForwardOut { h_out: &mut h_out, c_n: c_n.as_deref_mut(), tape: None },
+            ForwardOut { h_out: &mut h_out, h_n: Some(&mut h_n), c_n: c_n.as_deref_mut(), tape: None },
             &mut scratch,
             par,
         );
-        (h_out, c_n)
+        Output { h_out, h_n, c_n }
     }
 
     /// Backward through the sequence of `trace` (consumed: backward overwrites its tape).
@@ -162,7 +192,11 @@ impl Rnn {
         opts: BackwardOpts,
         par: Parallelism,
     ) -> Grads<T> {
-        let dims = trace.dims;
+        let lengths = trace.lengths.take();
+        let dims = match &lengths {
+            Some(l) => Dims::with_lengths(trace.seq_len, l),
+            None => Dims::new(trace.seq_len, trace.batch),
+        };
         let bh = trace.h0.len();
         let mut grads = Weights::zeros(self);
         let mut dx = vec![T::ZERO; trace.x.len()];

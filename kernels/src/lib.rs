@@ -75,7 +75,9 @@ pub mod train;
 
 pub use activation::Activation;
 pub use cells::Cell;
-pub use layer::{Grads, Trace, Weights};
+pub use layer::{Grads, Output, Trace, Weights};
 pub use parallel::Parallelism;
 pub use real::Real;
-pub use sequence::{BackwardOpts, BackwardOut, Dims, ForwardOut, Params, ParamsMut, Rnn, Saved, State, Upstream};
+pub use sequence::{
+    BackwardOpts, BackwardOut, Dims, ForwardOut, Params, ParamsMut, Rnn, Saved, ShapeError, State, Upstream,
+};

@@ -16,7 +16,7 @@ const INFER_CHUNK: usize = 32;
 const INFER_ROWS: usize = 512;
 
 /// Steps whose input projection inference computes at once.
-fn infer_chunk(dims: Dims) -> usize {
+fn infer_chunk(dims: Dims<'_>) -> usize {
     INFER_ROWS.div_ceil(dims.batch).max(INFER_CHUNK).min(dims.seq_len)
 }
 
@@ -69,19 +69,163 @@ pub struct Rnn {
     hidden_size: usize,
 }
 
-/// Sequence length `T` and batch size `B` of one call.
+/// Sequence length `T` and batch size `B` of one call, and for a batch of
+/// sequences of different lengths, the length of each row.
+///
+/// With `lengths`, row `b` is a sequence of `lengths[b]` steps (`1..=T`, any
+/// order), padded to `T` in every `[T, B, ·]` buffer, as
+/// `torch.nn.utils.rnn.pack_padded_sequence` describes a batch: steps past a
+/// row's length produce zero output and take no gradient, the row's final
+/// state (`h_n`, `c_n`) is its state at its own last step, and upstream
+/// gradients at padded steps are ignored. The time loop spends nothing on rows
+/// that have ended (it runs the rows longest first, so the rows still running
+/// are a prefix); the once-per-sequence GEMMs run over the padded `T·B` rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Dims {
+pub struct Dims<'a> {
     /// Time steps `T >= 1`.
     pub seq_len: usize,
     /// Batch rows `B >= 1`.
     pub batch: usize,
+    /// The length of each row (`[B]`, each in `1..=T`); `None`: every row has `T` steps.
+    pub lengths: Option<&'a [usize]>,
 }
 
-impl Dims {
-    /// `Dims { seq_len, batch }`.
+impl Dims<'static> {
+    /// `T` steps for each of `B` rows.
     pub fn new(seq_len: usize, batch: usize) -> Self {
-        Self { seq_len, batch }
+        Self { seq_len, batch, lengths: None }
+    }
+}
+
+impl<'a> Dims<'a> {
+    /// A batch of `lengths.len()` rows padded to `seq_len` steps, row `b` running
+    /// `lengths[b]` of them (checked by the entry points).
+    pub fn with_lengths(seq_len: usize, lengths: &'a [usize]) -> Self {
+        Self { seq_len, batch: lengths.len(), lengths: Some(lengths) }
+    }
+
+    /// The length of row `b`.
+    pub fn len_of(&self, b: usize) -> usize {
+        self.lengths.map_or(self.seq_len, |l| l[b])
+    }
+
+    /// The same shape without the lengths (every row `T` steps).
+    pub fn padded(&self) -> Dims<'static> {
+        Dims::new(self.seq_len, self.batch)
+    }
+}
+
+/// A shape mismatch or invalid argument found by a checking function
+/// ([`Rnn::check_forward`], [`Rnn::check_backward`], ...): which entry point,
+/// which argument, and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShapeError {
+    /// The entry point, e.g. `Rnn::forward`.
+    pub call: &'static str,
+    /// The argument, e.g. `out.h_out` or `dims.lengths[3]`.
+    pub arg: String,
+    /// What is wrong, e.g. `has length 5, expected T*B*H = 6`.
+    pub message: String,
+}
+
+impl core::fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: `{}` {}", self.call, self.arg, self.message)
+    }
+}
+
+impl std::error::Error for ShapeError {}
+
+/// The checks of one entry point: each returns the first violation.
+pub(crate) struct Checker {
+    pub(crate) call: &'static str,
+}
+
+impl Checker {
+    pub(crate) fn fail(&self, arg: impl Into<String>, message: impl Into<String>) -> ShapeError {
+        ShapeError { call: self.call, arg: arg.into(), message: message.into() }
+    }
+
+    /// `s.len() == expected` (`formula` names it in the message).
+    pub(crate) fn len<T>(&self, arg: &str, s: &[T], expected: usize, formula: &str) -> Result<(), ShapeError> {
+        self.len_in("", arg, s, expected, formula)
+    }
+
+    /// [`Checker::len`] for the argument `{prefix}{arg}` (the name is built only on failure).
+    pub(crate) fn len_in<T>(
+        &self,
+        prefix: &str,
+        arg: &str,
+        s: &[T],
+        expected: usize,
+        formula: &str,
+    ) -> Result<(), ShapeError> {
+        if s.len() == expected {
+            Ok(())
+        } else {
+            Err(self.fail(format!("{prefix}{arg}"), format!("has length {}, expected {formula} = {expected}", s.len())))
+        }
+    }
+
+    /// `s.len() >= need`.
+    pub(crate) fn at_least<T>(&self, arg: &str, s: &[T], need: usize, what: &str) -> Result<(), ShapeError> {
+        if s.len() >= need {
+            Ok(())
+        } else {
+            Err(self.fail(arg, format!("has length {}, needs at least {what} = {need}", s.len())))
+        }
+    }
+
+    /// `T >= 1`, `B >= 1`, and each length in `1..=T`.
+    pub(crate) fn dims(&self, dims: Dims<'_>) -> Result<(), ShapeError> {
+        if dims.seq_len == 0 {
+            return Err(self.fail("dims.seq_len", "must be >= 1"));
+        }
+        if dims.batch == 0 {
+            return Err(self.fail("dims.batch", "must be >= 1"));
+        }
+        if let Some(lens) = dims.lengths {
+            self.len("dims.lengths", lens, dims.batch, "B")?;
+            if let Some((b, &l)) = lens.iter().enumerate().find(|&(_, &l)| l == 0 || l > dims.seq_len) {
+                return Err(
+                    self.fail(format!("dims.lengths[{b}]"), format!("is {l}, must be in 1..=T = {}", dims.seq_len))
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Panics with the checker's message (the panicking API's one failure path).
+#[track_caller]
+pub(crate) fn or_panic(r: Result<(), ShapeError>) {
+    if let Err(e) = r {
+        panic!("{e}");
+    }
+}
+
+/// The row plan of a variable-length batch, owned for one call: rows sorted by
+/// length (longest first, ties by row), and how many run at each step.
+pub(crate) struct Rows {
+    order: Vec<usize>,
+    active: Vec<usize>,
+}
+
+impl Rows {
+    /// `None` when every row runs every step (no lengths, or all equal to `T`).
+    pub(crate) fn plan(dims: Dims<'_>) -> Option<Rows> {
+        let lens = dims.lengths?;
+        if lens.iter().all(|&l| l == dims.seq_len) {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..dims.batch).collect();
+        order.sort_by_key(|&b| core::cmp::Reverse(lens[b]));
+        let active = (0..dims.seq_len).map(|t| lens.iter().filter(|&&l| l > t).count()).collect();
+        Some(Rows { order, active })
+    }
+
+    pub(crate) fn view<'a>(&'a self, lens: &'a [usize]) -> engine::RowPlan<'a> {
+        engine::RowPlan { order: &self.order, active: &self.active, lens }
     }
 }
 
@@ -123,9 +267,12 @@ pub struct State<'a, T> {
 /// Where the forward pass writes.
 #[derive(Debug)]
 pub struct ForwardOut<'a, T> {
-    /// Every hidden state `h_1..h_T`: `[T, B, H]`. The final state is its last row block.
+    /// Every hidden state `h_1..h_T`: `[T, B, H]` (zero past a row's length).
     pub h_out: &'a mut [T],
-    /// The final cell state `c_T: [B, H]` (LSTM), if wanted.
+    /// The final hidden state of each row, `[B, H]`, if wanted (without
+    /// lengths it is also the last row block of `h_out`).
+    pub h_n: Option<&'a mut [T]>,
+    /// The final cell state of each row, `[B, H]` (LSTM), if wanted.
     pub c_n: Option<&'a mut [T]>,
     /// The training tape of [`Rnn::tape_len`] values; `None` is inference, which saves nothing.
     pub tape: Option<&'a mut [T]>,
@@ -138,7 +285,7 @@ pub struct Saved<'a, T> {
     pub x: &'a [T],
     /// The initial state.
     pub init: State<'a, T>,
-    /// The forward output `[T, B, H]`.
+    /// The forward output `[T, B, H]` (as the forward call wrote it).
     pub h_out: &'a [T],
     /// The tape written by the training forward; overwritten by backward.
     pub tape: &'a mut [T],
@@ -150,9 +297,9 @@ pub struct Upstream<'a, T> {
     /// `dL/dh_t` for every step, `[T, B, H]`, as far as the loss reads `h_t`
     /// directly; `None` means zero (for example a loss on the last step only).
     pub dh_out: Option<&'a [T]>,
-    /// Extra gradient at the final state `h_T`, `[B, H]`.
+    /// Extra gradient at each row's final state `h_n`, `[B, H]`.
     pub dh_n: Option<&'a [T]>,
-    /// Gradient at the final cell state `c_T`, `[B, H]` (LSTM).
+    /// Gradient at each row's final cell state `c_n`, `[B, H]` (LSTM).
     pub dc_n: Option<&'a [T]>,
 }
 
@@ -188,12 +335,6 @@ pub struct BackwardOpts {
     /// and the weight gradients of the blocks are summed. `None` (or `k >= T`)
     /// is full BPTT.
     pub truncate: Option<usize>,
-}
-
-fn check_len<T>(what: &str, arg: &str, s: &[T], expected: usize, formula: &str) {
-    if s.len() != expected {
-        panic!("{what}: `{arg}` has length {}, expected {formula} = {expected}", s.len());
-    }
 }
 
 impl Rnn {
@@ -243,7 +384,7 @@ impl Rnn {
     }
 
     /// Values of the training tape for `dims`: `(G + e)·T·B·H`, `e = 1` for LSTM and GRU.
-    pub fn tape_len(&self, dims: Dims) -> usize {
+    pub fn tape_len(&self, dims: Dims<'_>) -> usize {
         (self.cell.gates() + self.cell.extra_tape()) * dims.seq_len * dims.batch * self.hidden_size
     }
 
@@ -254,7 +395,7 @@ impl Rnn {
     /// bias row (`G·H`); inference adds
     /// the gate buffer of a chunk of `max(32, ⌈512 / B⌉)` steps (at most `T`)
     /// and the LSTM/GRU state slots.
-    pub fn forward_scratch_len(&self, dims: Dims, training: bool) -> usize {
+    pub fn forward_scratch_len(&self, dims: Dims<'_>, training: bool) -> usize {
         let (b, h, gh) = (dims.batch, self.hidden_size, self.gate_rows());
         let step = engine::forward_scratch_len(self.cell, h, b);
         if training {
@@ -274,83 +415,167 @@ impl Rnn {
     /// (`G·H·H'`), partial tiles (`B·H'`), a two-slot ring of `dh_t` (`2·B·H`)
     /// and the cell's carries (LSTM `dc`; GRU `D` and two `[B, G·H]` operand
     /// buffers). It does not depend on `T`.
-    pub fn backward_scratch_len(&self, dims: Dims) -> usize {
+    pub fn backward_scratch_len(&self, dims: Dims<'_>) -> usize {
         engine::backward_scratch_len(self.cell, self.hidden_size, dims.batch)
     }
 
-    #[track_caller]
-    fn check_params<T>(&self, what: &str, p: &Params<'_, T>) {
-        check_len(what, "w_ih", p.w_ih, self.w_ih_len(), "G*H*I");
-        check_len(what, "w_hh", p.w_hh, self.w_hh_len(), "G*H*H");
-        check_len(what, "b_ih", p.b_ih, self.bias_len(), "G*H");
-        check_len(what, "b_hh", p.b_hh, self.bias_len(), "G*H");
+    pub(crate) fn check_params<T>(&self, c: &Checker, prefix: &str, p: &Params<'_, T>) -> Result<(), ShapeError> {
+        c.len_in(prefix, "w_ih", p.w_ih, self.w_ih_len(), "G*H*I")?;
+        c.len_in(prefix, "w_hh", p.w_hh, self.w_hh_len(), "G*H*H")?;
+        c.len_in(prefix, "b_ih", p.b_ih, self.bias_len(), "G*H")?;
+        c.len_in(prefix, "b_hh", p.b_hh, self.bias_len(), "G*H")
     }
 
-    #[track_caller]
-    fn check_state<T>(&self, what: &str, dims: Dims, s: &State<'_, T>, h: &str, c: &str) {
+    fn check_state<T>(
+        &self,
+        c: &Checker,
+        dims: Dims<'_>,
+        s: &State<'_, T>,
+        h: &str,
+        cn: &str,
+    ) -> Result<(), ShapeError> {
         let bh = dims.batch * self.hidden_size;
-        check_len(what, h, s.h, bh, "B*H");
+        c.len(h, s.h, bh, "B*H")?;
         match (self.cell.has_cell_state(), s.c) {
-            (true, Some(c0)) => check_len(what, c, c0, bh, "B*H"),
-            (true, None) => panic!("{what}: `{c}` is required for the LSTM"),
-            (false, _) => {}
+            (true, Some(c0)) => c.len(cn, c0, bh, "B*H"),
+            (true, None) => Err(c.fail(cn, "is required for the LSTM")),
+            (false, _) => Ok(()),
         }
     }
 
-    #[track_caller]
-    fn check_dims(&self, what: &str, dims: Dims) {
-        assert!(dims.seq_len > 0, "{what}: `dims.seq_len` must be >= 1");
-        assert!(dims.batch > 0, "{what}: `dims.batch` must be >= 1");
+    fn check_lstm_only<T>(&self, c: &Checker, arg: &str, v: &Option<T>) -> Result<(), ShapeError> {
+        if v.is_some() && !self.cell.has_cell_state() {
+            return Err(c.fail(arg, "is given for a cell without cell state (LSTM only)"));
+        }
+        Ok(())
+    }
+
+    /// Checks the arguments of [`Rnn::forward`] without running it: the first
+    /// mismatch, naming the argument and the expected shape.
+    pub fn check_forward<T>(
+        &self,
+        params: &Params<'_, T>,
+        dims: Dims<'_>,
+        x: &[T],
+        init: &State<'_, T>,
+        out: &ForwardOut<'_, T>,
+        scratch: &[T],
+    ) -> Result<(), ShapeError> {
+        let c = Checker { call: "Rnn::forward" };
+        c.dims(dims)?;
+        self.check_params(&c, "params.", params)?;
+        let (t_len, b) = (dims.seq_len, dims.batch);
+        let bh = b * self.hidden_size;
+        c.len("x", x, t_len * b * self.input_size, "T*B*I")?;
+        self.check_state(&c, dims, init, "init.h", "init.c")?;
+        c.len("out.h_out", out.h_out, t_len * bh, "T*B*H")?;
+        if let Some(h_n) = &out.h_n {
+            c.len("out.h_n", h_n, bh, "B*H")?;
+        }
+        self.check_lstm_only(&c, "out.c_n", &out.c_n)?;
+        if let Some(c_n) = &out.c_n {
+            c.len("out.c_n", c_n, bh, "B*H")?;
+        }
+        if let Some(tape) = &out.tape {
+            c.len("out.tape", tape, self.tape_len(dims), "Rnn::tape_len(dims)")?;
+        }
+        c.at_least("scratch", scratch, self.forward_scratch_len(dims, out.tape.is_some()), "Rnn::forward_scratch_len")
+    }
+
+    /// Checks the arguments of [`Rnn::backward`] without running it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_backward<T>(
+        &self,
+        params: &Params<'_, T>,
+        dims: Dims<'_>,
+        saved: &Saved<'_, T>,
+        upstream: &Upstream<'_, T>,
+        out: &BackwardOut<'_, T>,
+        opts: &BackwardOpts,
+        scratch: &[T],
+    ) -> Result<(), ShapeError> {
+        let c = Checker { call: "Rnn::backward" };
+        c.dims(dims)?;
+        self.check_params(&c, "params.", params)?;
+        let (t_len, b, i_len) = (dims.seq_len, dims.batch, self.input_size);
+        let bh = b * self.hidden_size;
+        c.len("saved.x", saved.x, t_len * b * i_len, "T*B*I")?;
+        self.check_state(&c, dims, &saved.init, "saved.init.h", "saved.init.c")?;
+        c.len("saved.h_out", saved.h_out, t_len * bh, "T*B*H")?;
+        c.len("saved.tape", saved.tape, self.tape_len(dims), "Rnn::tape_len(dims)")?;
+        if let Some(d) = upstream.dh_out {
+            c.len("upstream.dh_out", d, t_len * bh, "T*B*H")?;
+        }
+        if let Some(d) = upstream.dh_n {
+            c.len("upstream.dh_n", d, bh, "B*H")?;
+        }
+        self.check_lstm_only(&c, "upstream.dc_n", &upstream.dc_n)?;
+        if let Some(d) = upstream.dc_n {
+            c.len("upstream.dc_n", d, bh, "B*H")?;
+        }
+        if let Some(g) = &out.grads {
+            c.len("out.grads.w_ih", g.w_ih, self.w_ih_len(), "G*H*I")?;
+            c.len("out.grads.w_hh", g.w_hh, self.w_hh_len(), "G*H*H")?;
+            c.len("out.grads.b_ih", g.b_ih, self.bias_len(), "G*H")?;
+            c.len("out.grads.b_hh", g.b_hh, self.bias_len(), "G*H")?;
+        }
+        if let Some(d) = &out.dx {
+            c.len("out.dx", d, t_len * b * i_len, "T*B*I")?;
+        }
+        if let Some(d) = &out.dh0 {
+            c.len("out.dh0", d, bh, "B*H")?;
+        }
+        self.check_lstm_only(&c, "out.dc0", &out.dc0)?;
+        if let Some(d) = &out.dc0 {
+            c.len("out.dc0", d, bh, "B*H")?;
+        }
+        if let Some(n) = &out.step_norms {
+            c.len("out.step_norms", n, t_len, "T")?;
+        }
+        if let Some(d) = &out.dh_all {
+            c.len("out.dh_all", d, t_len * bh, "T*B*H")?;
+        }
+        if opts.truncate == Some(0) {
+            return Err(c.fail("opts.truncate", "must be >= 1 (use None for full BPTT)"));
+        }
+        c.at_least("scratch", scratch, self.backward_scratch_len(dims), "Rnn::backward_scratch_len")
     }
 
     /// Runs the layer over a sequence from `init`, writing every `h_t` (and the
-    /// final `c_T` on request). With `out.tape` it records what
+    /// final states on request). With `out.tape` it records what
     /// [`Rnn::backward`] needs; without, nothing is saved.
     ///
     /// `scratch` must hold at least [`Rnn::forward_scratch_len`] values (its
-    /// contents are ignored). Panics, naming the argument, on any length mismatch.
+    /// contents are ignored). Panics, naming the argument, on any mismatch
+    /// that [`Rnn::check_forward`] reports.
     #[track_caller]
     pub fn forward<T: Real>(
         &self,
         params: Params<'_, T>,
-        dims: Dims,
+        dims: Dims<'_>,
         x: &[T],
         init: State<'_, T>,
         out: ForwardOut<'_, T>,
         scratch: &mut [T],
         par: Parallelism,
     ) {
-        const WHAT: &str = "Rnn::forward";
-        self.check_dims(WHAT, dims);
-        self.check_params(WHAT, &params);
-        let (t_len, b) = (dims.seq_len, dims.batch);
-        let bh = b * self.hidden_size;
-        check_len(WHAT, "x", x, t_len * b * self.input_size, "T*B*I");
-        self.check_state(WHAT, dims, &init, "init.h", "init.c");
-        check_len(WHAT, "out.h_out", out.h_out, t_len * bh, "T*B*H");
-        if let Some(c_n) = &out.c_n {
-            assert!(self.cell.has_cell_state(), "{WHAT}: `out.c_n` given for a cell without cell state");
-            check_len(WHAT, "out.c_n", c_n, bh, "B*H");
-        }
-        let training = out.tape.is_some();
-        if let Some(tape) = &out.tape {
-            check_len(WHAT, "out.tape", tape, self.tape_len(dims), "Rnn::tape_len(dims)");
-        }
-        let need = self.forward_scratch_len(dims, training);
-        assert!(scratch.len() >= need, "{WHAT}: `scratch` has length {}, needs {need}", scratch.len());
+        or_panic(self.check_forward(&params, dims, x, &init, &out, scratch));
         let call = ForwardCall { params, dims, x, init, out, scratch, par };
         if T::IS_F32 { forward_f32(self, call.cast()) } else { forward_f64(self, call.cast()) }
     }
 
     /// The forward pass proper, on checked arguments.
     fn run_forward<T: Elem>(&self, call: ForwardCall<'_, T>) {
-        let ForwardCall { params, dims, x, init, out, scratch, par } = call;
+        let ForwardCall { params, dims, x, init, mut out, scratch, par } = call;
         let (t_len, b, h, gh) = (dims.seq_len, dims.batch, self.hidden_size, self.gate_rows());
         let (bh, bg) = (b * h, b * gh);
         let _ftz = Ftz::new(T::IS_F32);
+        let rows = Rows::plan(dims);
+        let plan = rows.as_ref().zip(dims.lengths).map(|(r, lens)| r.view(lens));
         let (rec_scratch, scratch) = scratch.split_at_mut(engine::forward_scratch_len(self.cell, h, b));
         // Gate storage: the tape itself when training, a chunk buffer otherwise.
         // Extra per-step state (LSTM c_t, GRU hn) lives in `slots` buffers of B·H.
+        let training = out.tape.is_some();
         let (gates, extra, slots, chunk): (&mut [T], &mut [T], usize, usize) = match out.tape {
             Some(tape) => {
                 let (g, e) = tape.split_at_mut(t_len * bg);
@@ -383,16 +608,39 @@ impl Rnn {
             x,
             h0: init.h,
             c0: init.c,
-            h_out: out.h_out,
-            gates,
+            h_out: &mut *out.h_out,
+            gates: &mut *gates,
             extra: &mut *extra,
             slots,
             chunk,
             scratch: rec_scratch,
+            plan,
         }
         .run();
-        if let Some(c_n) = out.c_n {
-            c_n.copy_from_slice(&extra[((t_len - 1) % slots) * bh..][..bh]);
+        // Each row's final states, then zeros past each row's end (in the
+        // output, and in the tape, so that backward's GEMMs over all T·B rows
+        // see no gradient there).
+        for b_row in 0..b {
+            let last = dims.len_of(b_row) - 1;
+            if let Some(h_n) = out.h_n.as_deref_mut() {
+                h_n[b_row * h..][..h].copy_from_slice(&out.h_out[(last * b + b_row) * h..][..h]);
+            }
+            if let Some(c_n) = out.c_n.as_deref_mut() {
+                c_n[b_row * h..][..h].copy_from_slice(&extra[(last % slots) * bh + b_row * h..][..h]);
+            }
+        }
+        if rows.is_some() {
+            for t in 0..t_len {
+                for b_row in (0..b).filter(|&r| dims.len_of(r) <= t) {
+                    out.h_out[(t * b + b_row) * h..][..h].fill(T::ZERO);
+                    if training {
+                        gates[(t * b + b_row) * gh..][..gh].fill(T::ZERO);
+                        if !extra.is_empty() {
+                            extra[(t * b + b_row) * h..][..h].fill(T::ZERO);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -402,13 +650,14 @@ impl Rnn {
     /// Given the upstream gradients, computes (each on request) the weight and
     /// bias gradients, `dL/dx`, `dL/dh_0`, `dL/dc_0` and the per-step norms of
     /// `dL/dh_t`. The tape is overwritten with gate gradients. `scratch` must
-    /// hold at least [`Rnn::backward_scratch_len`] values.
+    /// hold at least [`Rnn::backward_scratch_len`] values. Panics on any
+    /// mismatch that [`Rnn::check_backward`] reports.
     #[track_caller]
     #[allow(clippy::too_many_arguments)]
     pub fn backward<T: Real>(
         &self,
         params: Params<'_, T>,
-        dims: Dims,
+        dims: Dims<'_>,
         saved: Saved<'_, T>,
         upstream: Upstream<'_, T>,
         out: BackwardOut<'_, T>,
@@ -416,52 +665,7 @@ impl Rnn {
         scratch: &mut [T],
         par: Parallelism,
     ) {
-        const WHAT: &str = "Rnn::backward";
-        self.check_dims(WHAT, dims);
-        self.check_params(WHAT, &params);
-        let (t_len, b, i_len) = (dims.seq_len, dims.batch, self.input_size);
-        let bh = b * self.hidden_size;
-        check_len(WHAT, "saved.x", saved.x, t_len * b * i_len, "T*B*I");
-        self.check_state(WHAT, dims, &saved.init, "saved.init.h", "saved.init.c");
-        check_len(WHAT, "saved.h_out", saved.h_out, t_len * bh, "T*B*H");
-        check_len(WHAT, "saved.tape", saved.tape, self.tape_len(dims), "Rnn::tape_len(dims)");
-        if let Some(d) = upstream.dh_out {
-            check_len(WHAT, "upstream.dh_out", d, t_len * bh, "T*B*H");
-        }
-        if let Some(d) = upstream.dh_n {
-            check_len(WHAT, "upstream.dh_n", d, bh, "B*H");
-        }
-        if let Some(d) = upstream.dc_n {
-            assert!(self.cell.has_cell_state(), "{WHAT}: `upstream.dc_n` given for a cell without cell state");
-            check_len(WHAT, "upstream.dc_n", d, bh, "B*H");
-        }
-        if let Some(g) = &out.grads {
-            check_len(WHAT, "out.grads.w_ih", g.w_ih, self.w_ih_len(), "G*H*I");
-            check_len(WHAT, "out.grads.w_hh", g.w_hh, self.w_hh_len(), "G*H*H");
-            check_len(WHAT, "out.grads.b_ih", g.b_ih, self.bias_len(), "G*H");
-            check_len(WHAT, "out.grads.b_hh", g.b_hh, self.bias_len(), "G*H");
-        }
-        if let Some(d) = &out.dx {
-            check_len(WHAT, "out.dx", d, t_len * b * i_len, "T*B*I");
-        }
-        if let Some(d) = &out.dh0 {
-            check_len(WHAT, "out.dh0", d, bh, "B*H");
-        }
-        if let Some(d) = &out.dc0 {
-            assert!(self.cell.has_cell_state(), "{WHAT}: `out.dc0` given for a cell without cell state");
-            check_len(WHAT, "out.dc0", d, bh, "B*H");
-        }
-        if let Some(n) = &out.step_norms {
-            check_len(WHAT, "out.step_norms", n, t_len, "T");
-        }
-        if let Some(d) = &out.dh_all {
-            check_len(WHAT, "out.dh_all", d, t_len * bh, "T*B*H");
-        }
-        if let Some(k) = opts.truncate {
-            assert!(k > 0, "{WHAT}: `opts.truncate` must be >= 1 (use None for full BPTT)");
-        }
-        let need = self.backward_scratch_len(dims);
-        assert!(scratch.len() >= need, "{WHAT}: `scratch` has length {}, needs {need}", scratch.len());
+        or_panic(self.check_backward(&params, dims, &saved, &upstream, &out, &opts, scratch));
         let call = BackwardCall { params, dims, saved, upstream, out, opts, scratch, par };
         if T::IS_F32 { backward_f32(self, call.cast()) } else { backward_f64(self, call.cast()) }
     }
@@ -473,6 +677,8 @@ impl Rnn {
         let bg = b * gh;
         let _ftz = Ftz::new(T::IS_F32);
         let threads = par.threads();
+        let rows = Rows::plan(dims);
+        let plan = rows.as_ref().zip(dims.lengths).map(|(r, lens)| r.view(lens));
         let (gates_all, extra) = saved.tape.split_at_mut(t_len * bg);
         engine::Backward {
             level: simd::level(),
@@ -496,6 +702,7 @@ impl Rnn {
             step_norms: out.step_norms,
             dh_all: out.dh_all,
             scratch,
+            plan,
         }
         .run();
 
@@ -535,7 +742,7 @@ impl Rnn {
 /// The arguments of one [`Rnn::forward`] call.
 struct ForwardCall<'a, T> {
     params: Params<'a, T>,
-    dims: Dims,
+    dims: Dims<'a>,
     x: &'a [T],
     init: State<'a, T>,
     out: ForwardOut<'a, T>,
@@ -546,7 +753,7 @@ struct ForwardCall<'a, T> {
 /// The arguments of one [`Rnn::backward`] call.
 struct BackwardCall<'a, T> {
     params: Params<'a, T>,
-    dims: Dims,
+    dims: Dims<'a>,
     saved: Saved<'a, T>,
     upstream: Upstream<'a, T>,
     out: BackwardOut<'a, T>,
@@ -620,6 +827,7 @@ impl<'a, T: Real> ForwardCall<'a, T> {
             init: self.init.cast(),
             out: ForwardOut {
                 h_out: cast_mut(self.out.h_out),
+                h_n: cast_opt_mut(self.out.h_n),
                 c_n: cast_opt_mut(self.out.c_n),
                 tape: cast_opt_mut(self.out.tape),
             },

@@ -264,7 +264,7 @@ impl<T: Real> Model<T> {
     pub fn evaluate(&self, batch: &Batch, tolerance: f64) -> Evaluation {
         let dims = Dims::new(batch.seq_len, batch.batch);
         let x: Vec<T> = batch.x.iter().map(|&v| T::from_f64(v)).collect();
-        let (h_out, _) = self.rnn.forward_infer(&self.params.layer, dims, &x, None, None, Parallelism::Sequential);
+        let h_out = self.rnn.forward_infer(&self.params.layer, dims, &x, None, None, Parallelism::Sequential).h_out;
         let y = self.readout(self.read_states(batch, &h_out));
         let (loss, _) = self.loss(batch, &y);
         let terms = y.len() / self.outputs;

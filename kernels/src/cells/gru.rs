@@ -11,7 +11,7 @@
 //! scaled by `r`) and is added here. The tape keeps `r, z, n` and
 //! `W_hn h_{t-1} + b_hn`.
 
-use super::fused::{DhSink, ld, lds, pf, pfs, st, total_dh};
+use super::fused::{DhSink, Ends, ld, lds, pf, pfs, st, total_dh};
 use crate::shared::{Shared, Src};
 use crate::simd::Elem;
 use crate::simd::panels::Epilogue;
@@ -90,6 +90,8 @@ pub(crate) struct Bwd<'a, T> {
     /// Whether `D` flows into this step (false right after a truncation cut).
     pub flow: bool,
     pub dh_out: Option<&'a [T]>,
+    /// A variable-length batch's row ends: `D` (still `dh_T`) enters there.
+    pub ends: Option<Ends<'a>>,
     pub norms: DhSink<'a, T>,
 }
 
@@ -115,7 +117,7 @@ impl<T: Elem> Epilogue<T> for Bwd<'_, T> {
         let drow = self.dgh_off + b * 3 * hs;
         let off = b * hs + j;
         let mut dh = acc;
-        if self.flow {
+        if self.flow || Ends::row(self.ends, b) == Some(true) {
             dh = T::vadd(s, dh, ld::<S, T>(self.direct, off, n));
         }
         dh = total_dh::<S, T>(s, dh, None, self.dh_out, off, n, &self.norms);

@@ -10,7 +10,7 @@
 //! The tape keeps the four activated gates and `c_t`; with `h_t` (the output)
 //! that is `6·B·H` values per step, all that backward needs.
 
-use super::fused::{DhSink, ld, lds, pf, pfs, st, total_dh};
+use super::fused::{DhSink, Ends, ld, lds, pf, pfs, st, total_dh};
 use crate::shared::{Shared, Src};
 use crate::simd::Elem;
 use crate::simd::panels::Epilogue;
@@ -82,8 +82,9 @@ pub(crate) struct Bwd<'a, T> {
     /// Whether `dc` (and `carry`) flow into this step (false right after a truncation cut).
     pub flow: bool,
     pub dh_out: Option<&'a [T]>,
-    /// `dh_T` on the last step.
+    /// `dh_T`, added on the last step (of each row, with `ends`).
     pub carry: Option<&'a [T]>,
+    pub ends: Option<Ends<'a>>,
     pub norms: DhSink<'a, T>,
 }
 
@@ -105,14 +106,17 @@ impl<T: Elem> Epilogue<T> for Bwd<'_, T> {
     fn vector<S: Simd>(&self, s: S, b: usize, j: usize, n: usize, _gate: usize, acc: T::V<S>) {
         let hs = self.hidden;
         let one = T::vsplat(s, T::ONE);
-        let carry = if self.flow { self.carry } else { None };
+        let ends = Ends::row(self.ends, b);
+        // A row's own last step always takes `dc` (`dc_T` is still there) and `dh_T`.
+        let flow = self.flow || ends == Some(true);
+        let carry = if flow && ends != Some(false) { self.carry } else { None };
         let grow = self.g_off + b * 4 * hs;
         let off = b * hs + j;
         let dh = total_dh::<S, T>(s, acc, carry, self.dh_out, off, n, &self.norms);
         let gate = |g: usize| ld::<S, T>(self.gates, grow + g * hs + j, n);
         let (i, f, g, o) = (gate(0), gate(1), gate(2), gate(3));
         let tc = T::vtanh(s, lds::<S, T>(self.c_t, off, n));
-        let dc_in = if self.flow { ld::<S, T>(self.dc, off, n) } else { T::vsplat(s, T::ZERO) };
+        let dc_in = if flow { ld::<S, T>(self.dc, off, n) } else { T::vsplat(s, T::ZERO) };
         // dct = dc + dh·o·(1 - tc²)
         let dct = T::vfma(s, T::vmul(s, dh, o), T::vsub(s, one, T::vmul(s, tc, tc)), dc_in);
         let di = T::vmul(s, T::vmul(s, dct, g), T::vmul(s, i, T::vsub(s, one, i)));

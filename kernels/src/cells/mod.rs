@@ -124,6 +124,24 @@ pub(crate) mod fused {
         prefetch(&buf[off + u - 1..]);
     }
 
+    /// A variable-length batch's row ends at a backward step: row `b` ends at
+    /// step `t` (its last) when `lens[b] == t1 = t + 1`. There the gradient of
+    /// its final state (`dh_T`, `dc_T`, the GRU's `D`) enters, whatever the
+    /// truncation says about the step after it (which the row never ran).
+    #[derive(Clone, Copy)]
+    pub(crate) struct Ends<'a> {
+        pub lens: &'a [usize],
+        pub t1: usize,
+    }
+
+    impl Ends<'_> {
+        /// Whether row `b` ends at this step: `None` when every row ends at `T - 1`.
+        #[inline(always)]
+        pub(crate) fn row(ends: Option<Self>, b: usize) -> Option<bool> {
+            ends.map(|e| e.lens[b] == e.t1)
+        }
+    }
+
     /// Where a backward epilogue keeps `dh_t` when it is wanted (for `dh_all` or
     /// the step norms): units `b·H + j` at `off + b·H + j` of `all`.
     pub(crate) struct DhSink<'a, T> {

@@ -3,7 +3,7 @@
 //! Both biases are folded into the hoisted input projection, so a step is the
 //! recurrent product plus one activation.
 
-use super::fused::{DhSink, ld, lds, pf, pfs, st, total_dh};
+use super::fused::{DhSink, Ends, ld, lds, pf, pfs, st, total_dh};
 use crate::activation::Activation;
 use crate::shared::Shared;
 use crate::simd::Elem;
@@ -49,8 +49,9 @@ pub(crate) struct Bwd<'a, T> {
     pub h_t: &'a [T],
     /// Gradient from the loss at `h_t`, `[B, H]`.
     pub dh_out: Option<&'a [T]>,
-    /// `dh_T` on the last step, `[B, H]`.
+    /// `dh_T`, `[B, H]`, added on the last step (of each row, with `ends`).
     pub carry: Option<&'a [T]>,
+    pub ends: Option<Ends<'a>>,
     pub norms: DhSink<'a, T>,
 }
 
@@ -68,7 +69,8 @@ impl<T: Elem> Epilogue<T> for Bwd<'_, T> {
     #[inline(always)]
     fn vector<S: Simd>(&self, s: S, b: usize, j: usize, n: usize, _gate: usize, acc: T::V<S>) {
         let off = b * self.hidden + j;
-        let dh = total_dh::<S, T>(s, acc, self.carry, self.dh_out, off, n, &self.norms);
+        let carry = if Ends::row(self.ends, b) == Some(false) { None } else { self.carry };
+        let dh = total_dh::<S, T>(s, acc, carry, self.dh_out, off, n, &self.norms);
         let d = self.act.derivative_v::<S, T>(s, lds::<S, T>(self.h_t, off, n));
         st::<S, T>(self.gates, self.g_off + off, n, T::vmul(s, dh, d));
     }

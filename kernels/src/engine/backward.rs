@@ -2,8 +2,8 @@
 //! `dG_{t+1} · W_hh` per step, turning the saved gates into gate gradients in
 //! place; and, when `dh_0` is wanted, one more product `dG_0 · W_hh`.
 
-use super::Team;
-use crate::cells::fused::{DhSink, ld, st};
+use super::{RowPlan, Team};
+use crate::cells::fused::{DhSink, Ends, ld, st};
 use crate::cells::{Cell, gru, lstm, rnn};
 use crate::real::Real;
 use crate::shared::{Shared, Src};
@@ -70,6 +70,8 @@ pub(crate) struct Backward<'a, T> {
     pub dh_all: Option<&'a mut [T]>,
     /// At least [`backward_scratch_len`] values.
     pub scratch: &'a mut [T],
+    /// A variable-length batch's rows; `None` runs every row at every step.
+    pub plan: Option<RowPlan<'a>>,
 }
 
 impl<T: Elem> Backward<'_, T> {
@@ -106,6 +108,7 @@ struct BwdCtx<'a, T> {
     ring_norms: Option<&'a Shared<'a, T>>,
     truncate: Option<usize>,
     dh0: Option<&'a Shared<'a, T>>,
+    plan: Option<RowPlan<'a>>,
 }
 
 /// `sqrt(Σ v²)` summed in order (exactly as the reference and the tests do).
@@ -154,14 +157,22 @@ impl<'c, T: Elem, K: Kernel, const NV: usize> WithSimd for BwdStep<'c, '_, T, K,
             npanels: c.np,
             gates: 1,
             units: h,
+            order: c.plan.map(|p| p.order),
         };
-        let (rows, panels) = (self.rows, self.panels);
+        let rows = match self.t {
+            Some(t) => RowPlan::at(c.plan, t, self.rows),
+            None => self.rows,
+        };
+        let panels = self.panels;
         if let (true, Some(out), Some(t)) = (self.lead, c.ring_norms, self.t) {
             // Every part finished step t + 1 before this step began (panels split).
             if t + 1 < t_len {
                 let ring = c.sink.expect("ring mode");
                 out.slice_mut(t + 1, 1)[0] = norm(ring.slice(((t + 1) % 2) * bh, bh));
             }
+        }
+        if rows.is_empty() {
+            return;
         }
         let Some(t) = self.t else {
             let out = c.dh0.expect("dh0 phase only when wanted");
@@ -174,19 +185,33 @@ impl<'c, T: Elem, K: Kernel, const NV: usize> WithSimd for BwdStep<'c, '_, T, K,
         let job = job(a);
         let norms = DhSink { all: c.sink, off: if c.ring { (t % 2) * bh } else { t * bh } };
         let dh_out = c.dh_out.map(|d| &d[t * bh..][..bh]);
-        let carry = if t + 1 == t_len { c.dh_n } else { None };
+        // `dh_T` enters at each row's last step: step T - 1, or in a
+        // variable-length batch wherever `ends` says a row ends.
+        let ends = c.plan.map(|p| Ends { lens: p.lens, t1: t + 1 });
+        let carry = if t + 1 == t_len || ends.is_some() { c.dh_n } else { None };
         let g_off = t * bg;
         match c.cell {
             Cell::Rnn(act) => {
                 let h_t = &c.h_out[t * bh..][..bh];
-                let epi = rnn::Bwd { act, hidden: h, gates: c.gates, g_off, h_t, dh_out, carry, norms };
+                let epi = rnn::Bwd { act, hidden: h, gates: c.gates, g_off, h_t, dh_out, carry, ends, norms };
                 K::run(&job, s, rows, panels, &epi);
             }
             Cell::Lstm => {
                 let c_t = c.extra.slice(t * bh, bh);
                 let c_prev = if t == 0 { c.c0.expect("checked") } else { c.extra.slice((t - 1) * bh, bh) };
-                let epi =
-                    lstm::Bwd { hidden: h, gates: c.gates, g_off, c_t, c_prev, dc: c.dc, flow, dh_out, carry, norms };
+                let epi = lstm::Bwd {
+                    hidden: h,
+                    gates: c.gates,
+                    g_off,
+                    c_t,
+                    c_prev,
+                    dc: c.dc,
+                    flow,
+                    dh_out,
+                    carry,
+                    ends,
+                    norms,
+                };
                 K::run(&job, s, rows, panels, &epi);
             }
             Cell::Gru => {
@@ -203,6 +228,7 @@ impl<'c, T: Elem, K: Kernel, const NV: usize> WithSimd for BwdStep<'c, '_, T, K,
                     direct: c.direct,
                     flow,
                     dh_out,
+                    ends,
                     norms,
                 };
                 K::run(&job, s, rows, panels, &epi);
@@ -223,7 +249,7 @@ impl<T: Elem> WithSimd for Backward<'_, T> {
 
 impl<T: Elem> Backward<'_, T> {
     #[inline(always)]
-    fn go<S: Simd, K: Kernel, const NV: usize>(self, s: S) {
+    fn go<S: Simd, K: Kernel, const NV: usize>(mut self, s: S) {
         let (h, b, t_len) = (self.hidden, self.batch, self.seq_len);
         let gh = self.cell.gates() * h;
         let bh = b * h;
@@ -251,6 +277,15 @@ impl<T: Elem> Backward<'_, T> {
             match self.dc_n {
                 Some(d) => dc.copy_from_slice(d),
                 None => dc.fill(T::ZERO),
+            }
+        }
+        if self.plan.is_some() {
+            // Rows that have ended are never written at the steps past their
+            // end: their `dh_t` and the GRU's operand rows must read as zero.
+            ring.fill(T::ZERO);
+            dgh.fill(T::ZERO);
+            if let Some(all) = self.dh_all.as_deref_mut() {
+                all.fill(T::ZERO);
             }
         }
         // The final product dG_0 · W_hh runs only when dh0 is wanted (dc0 needs none).
@@ -305,6 +340,7 @@ impl<T: Elem> Backward<'_, T> {
             ring_norms: ring_norms.as_ref(),
             truncate: self.truncate,
             dh0: dh0.as_ref(),
+            plan: self.plan,
         };
         // Ring mode needs the step barrier: part 0 sums step t + 1's ring slot at step t.
         let team = Team::plan(self.threads, b, np, 1, 2 * b * gh * h, ring_mode);

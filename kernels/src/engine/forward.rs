@@ -1,7 +1,7 @@
 //! The forward time loop: per chunk of steps, the input projection (one GEMM),
 //! then one fused recurrent product per step.
 
-use super::Team;
+use super::{RowPlan, Team};
 use crate::cells::{Cell, gru, lstm, rnn};
 use crate::gemm::{MatRef, par_gemm};
 use crate::shared::{Shared, Src};
@@ -43,6 +43,8 @@ pub(crate) struct Forward<'a, T> {
     pub chunk: usize,
     /// At least [`forward_scratch_len`] values.
     pub scratch: &'a mut [T],
+    /// A variable-length batch's rows; `None` runs every row at every step.
+    pub plan: Option<RowPlan<'a>>,
 }
 
 impl<T: Elem> Forward<'_, T> {
@@ -68,6 +70,7 @@ struct FwdCtx<'a, T> {
     h0: &'a [T],
     c0: Option<&'a [T]>,
     b_hn: &'a [T],
+    plan: Option<RowPlan<'a>>,
 }
 
 struct FwdStep<'c, 'a, T, K, const NV: usize> {
@@ -96,10 +99,14 @@ impl<T: Elem, K: Kernel, const NV: usize> WithSimd for FwdStep<'_, '_, T, K, NV>
             npanels: c.np,
             gates: c.cell.gates(),
             units: h,
+            order: c.plan.map(|p| p.order),
         };
         let g_off = (t - self.t0) * bg;
         let h_off = t * bh;
-        let (rows, panels) = (self.rows, self.panels);
+        let (rows, panels) = (RowPlan::at(c.plan, t, self.rows), self.panels);
+        if rows.is_empty() {
+            return;
+        }
         match c.cell {
             Cell::Rnn(act) => {
                 let epi = rnn::Fwd { act, hidden: h, xg: c.gates, xg_off: g_off, h_out: c.h_out, h_off };
@@ -199,6 +206,7 @@ impl<T: Elem> Forward<'_, T> {
             h0: self.h0,
             c0: self.c0,
             b_hn,
+            plan: self.plan,
         };
         let bias = |_row0: usize, rows: &mut [T]| {
             for row in rows.chunks_mut(gh) {

@@ -31,6 +31,30 @@ mod forward;
 pub(crate) use backward::{Backward, backward_scratch_len};
 pub(crate) use forward::{Forward, forward_scratch_len};
 
+/// The rows of a variable-length batch: at step `t` only the rows whose
+/// sequence is longer than `t` run. Sorted longest first, they are a prefix of
+/// the logical rows, so a step runs logical rows `0..active[t]` (each mapped to
+/// its row of the buffers by `order`) and spends nothing on rows that ended.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowPlan<'a> {
+    /// Logical row `i` is row `order[i]` of every `[B, ·]` buffer, longest first.
+    pub order: &'a [usize],
+    /// `active[t]`: how many rows are longer than `t`.
+    pub active: &'a [usize],
+    /// The length of each row (by buffer row).
+    pub lens: &'a [usize],
+}
+
+impl RowPlan<'_> {
+    /// Logical rows `rows` cut to those that run at step `t`.
+    fn at(plan: Option<Self>, t: usize, rows: Range<usize>) -> Range<usize> {
+        match plan {
+            Some(p) => rows.start..rows.end.min(p.active[t]).max(rows.start),
+            None => rows,
+        }
+    }
+}
+
 use crate::parallel::{MAX_PARTS, run_parts, run_steps, split};
 use core::ops::Range;
 

@@ -211,6 +211,10 @@ pub(crate) struct Job<'a, 'p, T: Elem, S: Simd, const NV: usize> {
     pub gates: usize,
     /// Columns of `Y` per gate (`H`; `N` for column panels): lanes past it are padding.
     pub units: usize,
+    /// The rows a job's row ranges count: logical row `i` is row `order[i]` of
+    /// `A` and of the epilogue's buffers (variable-length batches, sorted by
+    /// length, run a prefix of the logical rows); `None` is the identity.
+    pub order: Option<&'p [usize]>,
 }
 
 /// How a step's product is computed.
@@ -328,6 +332,15 @@ fn gemv<S: Simd, T: Elem, const NV: usize, const KS: usize>(s: S, panel: &[[T::V
 }
 
 impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
+    /// The row of `A` and of the epilogue's buffers behind logical row `i`.
+    #[inline(always)]
+    fn row(&self, i: usize) -> usize {
+        match self.order {
+            Some(order) => order[i],
+            None => i,
+        }
+    }
+
     /// The crate's one tile walk: hands the finished tile `acc` (rows
     /// `row0..row0 + M`, panel `panel`) to `epi`, one vector at a time, with its
     /// row, first unit, valid lanes and gate.
@@ -348,7 +361,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
                 if unit >= self.units {
                     break;
                 }
-                epi.vector(s, row0 + r, unit, l.min(self.units - unit), gate, a);
+                epi.vector(s, self.row(row0 + r), unit, l.min(self.units - unit), gate, a);
             }
         }
     }
@@ -361,7 +374,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
         let unit = block * u;
         let u = u.min(self.units - unit);
         for row in rows {
-            epi.prefetch(row, unit, u, gate);
+            epi.prefetch(self.row(row), unit, u, gate);
         }
     }
 
@@ -380,7 +393,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
     fn run_gemv<E: Epilogue<T>>(&self, s: S, panels: Range<usize>, epi: &E) {
         let k = self.k;
         let Some(a) = self.a else { return self.run_zero(s, 0..1, panels, epi) };
-        let row = a.data.get(0, k);
+        let row = a.data.get(self.row(0) * a.ld, k);
         for p in panels {
             let panel = &self.packed[p * k..][..k];
             self.prefetch(0..1, p, epi);
@@ -439,7 +452,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
                 acc.copy_from_slice(T::as_simd::<S>(src).0);
             }
         }
-        let rows: [&[T]; MM] = core::array::from_fn(|r| a.data.get((r0 + r) * a.ld + k0, block.len()));
+        let rows: [&[T]; MM] = core::array::from_fn(|r| a.data.get(self.row(r0 + r) * a.ld + k0, block.len()));
         tile::<S, T, MM, NV>(s, block, rows, &mut acc);
         if last {
             self.finish::<E, MM>(s, r0, p, &acc, epi);
@@ -524,6 +537,7 @@ impl<T: Elem> StoreProduct<'_, T> {
             npanels: np,
             gates: g,
             units: self.units,
+            order: None,
         };
         K::run(&job, s, 0..self.b, 0..np, &Store { y, ldy, gate_stride: self.units });
     }

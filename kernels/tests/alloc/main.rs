@@ -73,7 +73,7 @@ fn count(cell: Cell, hidden: usize, batch: usize, t: usize, par: Parallelism) ->
         dims,
         &x,
         init,
-        ForwardOut { h_out: &mut h_out, c_n: None, tape: Some(&mut tape) },
+        ForwardOut { h_out: &mut h_out, h_n: None, c_n: None, tape: Some(&mut tape) },
         &mut scratch,
         par,
     );
@@ -104,7 +104,7 @@ fn count(cell: Cell, hidden: usize, batch: usize, t: usize, par: Parallelism) ->
         dims,
         &x,
         init,
-        ForwardOut { h_out: &mut h_out, c_n: None, tape: None },
+        ForwardOut { h_out: &mut h_out, h_n: None, c_n: None, tape: None },
         &mut infer_scratch,
         par,
     );

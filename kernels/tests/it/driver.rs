@@ -23,7 +23,7 @@ impl Want {
 
 pub struct Case<T> {
     pub rnn: Rnn,
-    pub dims: Dims,
+    pub dims: Dims<'static>,
     pub w: Weights<T>,
     pub x: Vec<T>,
     pub h0: Vec<T>,
@@ -48,7 +48,7 @@ pub struct Outputs<T> {
 }
 
 impl<T: Real> Case<T> {
-    pub fn new(cell: Cell, input: usize, hidden: usize, dims: Dims, seed: u64) -> Self {
+    pub fn new(cell: Cell, input: usize, hidden: usize, dims: Dims<'static>, seed: u64) -> Self {
         let rnn = Rnn::new(cell, input, hidden);
         let mut rng = TestRng(seed);
         let bh = dims.batch * hidden;
@@ -82,7 +82,7 @@ impl<T: Real> Case<T> {
             dims,
             &self.x,
             init,
-            ForwardOut { h_out: &mut h_inf, c_n: c_inf.as_deref_mut(), tape: None },
+            ForwardOut { h_out: &mut h_inf, h_n: None, c_n: c_inf.as_deref_mut(), tape: None },
             &mut scratch,
             par,
         );
@@ -95,7 +95,7 @@ impl<T: Real> Case<T> {
             dims,
             &self.x,
             init,
-            ForwardOut { h_out: &mut h_out, c_n: c_n.as_deref_mut(), tape: Some(&mut tape) },
+            ForwardOut { h_out: &mut h_out, h_n: None, c_n: c_n.as_deref_mut(), tape: Some(&mut tape) },
             &mut scratch,
             par,
         );

@@ -14,3 +14,4 @@ mod simd_products;
 mod simd_sequence;
 mod threads_determinism;
 mod utils;
+mod varlen;

@@ -24,8 +24,8 @@ impl<T: Real> Case<T> {
         let par = Parallelism::Sequential;
         let trace = self.rnn.forward_train(&self.w, self.dims, &self.x, Some(&self.h0), self.c0.as_deref(), par);
         assert_close(&format!("{what} h_out"), &trace.h_out, &r.h, tol);
-        let (h_inf, c_inf) =
-            self.rnn.forward_infer(&self.w, self.dims, &self.x, Some(&self.h0), self.c0.as_deref(), par);
+        let inf = self.rnn.forward_infer(&self.w, self.dims, &self.x, Some(&self.h0), self.c0.as_deref(), par);
+        let (h_inf, c_inf) = (inf.h_out, inf.c_n);
         assert_eq!(h_inf, trace.h_out, "{what}: inference and training forward differ");
         if let Some(c) = &c_inf {
             let bh = self.h0.len();
@@ -125,7 +125,7 @@ fn accumulate_adds_and_overwrite_replaces() {
                 c.dims,
                 &c.x,
                 init,
-                ForwardOut { h_out: &mut h_out, c_n: None, tape: Some(&mut tape) },
+                ForwardOut { h_out: &mut h_out, h_n: None, c_n: None, tape: Some(&mut tape) },
                 &mut scratch,
                 par,
             );

@@ -8,7 +8,7 @@ use kernels::{
 
 const SEQ: Parallelism = Parallelism::Sequential;
 
-fn setup(cell: Cell) -> (Rnn, Dims, Weights<f64>) {
+fn setup(cell: Cell) -> (Rnn, Dims<'static>, Weights<f64>) {
     let rnn = Rnn::new(cell, 3, 4);
     (rnn, Dims::new(5, 2), Weights::zeros(&rnn))
 }
@@ -29,7 +29,7 @@ fn forward_with(cell: Cell, bad: &str) {
         dims,
         &x,
         State { h: &h0, c: (cell == Cell::Lstm && bad != "no c0").then_some(&c0[..]) },
-        ForwardOut { h_out: &mut h_out, c_n: None, tape: Some(&mut tape) },
+        ForwardOut { h_out: &mut h_out, h_n: None, c_n: None, tape: Some(&mut tape) },
         &mut scratch,
         SEQ,
     );
@@ -56,7 +56,7 @@ fn forward_c0_missing() {
     forward_with(Cell::Lstm, "no c0");
 }
 #[test]
-#[should_panic(expected = "Rnn::forward: `w_ih`")]
+#[should_panic(expected = "Rnn::forward: `params.w_ih`")]
 fn forward_w_ih() {
     forward_with(Cell::Lstm, "w_ih");
 }
@@ -98,7 +98,7 @@ fn backward_with(cell: Cell, bad: &str) {
         dims,
         &x,
         init,
-        ForwardOut { h_out: &mut h_out, c_n: None, tape: Some(&mut tape) },
+        ForwardOut { h_out: &mut h_out, h_n: None, c_n: None, tape: Some(&mut tape) },
         &mut scratch,
         SEQ,
     );
@@ -237,7 +237,7 @@ fn backward_trace_dh_out() {
     );
 }
 #[test]
-#[should_panic(expected = "Rnn::backward: `upstream.dc_n` given for a cell without cell state")]
+#[should_panic(expected = "Rnn::backward: `upstream.dc_n` is given for a cell without cell state")]
 fn backward_trace_dc_n_for_gru() {
     let (rnn, dims, w) = setup(Cell::Gru);
     let t = rnn.forward_train(&w, dims, &[0.0; 30], None, None, SEQ);

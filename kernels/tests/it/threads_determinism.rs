@@ -18,7 +18,7 @@ const PARS: [Parallelism; 6] = [
 
 const RING: Want = Want { dh_all: false, step_norms: true, dh0: true, dc0: true, truncate: Some(3) };
 
-fn same_for_every_thread_count<T: Real>(cell: Cell, i: usize, h: usize, dims: Dims) {
+fn same_for_every_thread_count<T: Real>(cell: Cell, i: usize, h: usize, dims: Dims<'static>) {
     let c = Case::<T>::new(cell, i, h, dims, 99);
     for want in [Want::ALL, RING] {
         let base = c.run(Parallelism::Sequential, want);
