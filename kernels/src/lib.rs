@@ -64,6 +64,7 @@ mod gemm;
 #[doc(hidden)]
 pub mod internals;
 mod layer;
+mod packed;
 mod parallel;
 mod real;
 pub mod reference;
@@ -76,6 +77,7 @@ pub mod train;
 pub use activation::Activation;
 pub use cells::Cell;
 pub use layer::{Grads, Output, Trace, Weights};
+pub use packed::{PackedWeights, StepOut};
 pub use parallel::Parallelism;
 pub use real::Real;
 pub use sequence::{

@@ -396,8 +396,13 @@ impl Rnn {
     /// the gate buffer of a chunk of `max(32, ⌈512 / B⌉)` steps (at most `T`)
     /// and the LSTM/GRU state slots.
     pub fn forward_scratch_len(&self, dims: Dims<'_>, training: bool) -> usize {
+        self.forward_scratch_len_with(dims, training, false)
+    }
+
+    /// [`Rnn::forward_scratch_len`], or with `prepacked` weights (no packing space).
+    pub(crate) fn forward_scratch_len_with(&self, dims: Dims<'_>, training: bool, prepacked: bool) -> usize {
         let (b, h, gh) = (dims.batch, self.hidden_size, self.gate_rows());
-        let step = engine::forward_scratch_len(self.cell, h, b);
+        let step = engine::forward_scratch_len(self.cell, h, b, prepacked);
         if training {
             step
         } else {
@@ -426,7 +431,7 @@ impl Rnn {
         c.len_in(prefix, "b_hh", p.b_hh, self.bias_len(), "G*H")
     }
 
-    fn check_state<T>(
+    pub(crate) fn check_state<T>(
         &self,
         c: &Checker,
         dims: Dims<'_>,
@@ -443,7 +448,7 @@ impl Rnn {
         }
     }
 
-    fn check_lstm_only<T>(&self, c: &Checker, arg: &str, v: &Option<T>) -> Result<(), ShapeError> {
+    pub(crate) fn check_lstm_only<T>(&self, c: &Checker, arg: &str, v: &Option<T>) -> Result<(), ShapeError> {
         if v.is_some() && !self.cell.has_cell_state() {
             return Err(c.fail(arg, "is given for a cell without cell state (LSTM only)"));
         }
@@ -462,24 +467,37 @@ impl Rnn {
         scratch: &[T],
     ) -> Result<(), ShapeError> {
         let c = Checker { call: "Rnn::forward" };
-        c.dims(dims)?;
         self.check_params(&c, "params.", params)?;
+        self.check_forward_io(&c, dims, x, init, out)?;
+        c.at_least("scratch", scratch, self.forward_scratch_len(dims, out.tape.is_some()), "Rnn::forward_scratch_len")
+    }
+
+    /// The checks of a forward call's shape, input, state and outputs.
+    pub(crate) fn check_forward_io<T>(
+        &self,
+        c: &Checker,
+        dims: Dims<'_>,
+        x: &[T],
+        init: &State<'_, T>,
+        out: &ForwardOut<'_, T>,
+    ) -> Result<(), ShapeError> {
+        c.dims(dims)?;
         let (t_len, b) = (dims.seq_len, dims.batch);
         let bh = b * self.hidden_size;
         c.len("x", x, t_len * b * self.input_size, "T*B*I")?;
-        self.check_state(&c, dims, init, "init.h", "init.c")?;
+        self.check_state(c, dims, init, "init.h", "init.c")?;
         c.len("out.h_out", out.h_out, t_len * bh, "T*B*H")?;
         if let Some(h_n) = &out.h_n {
             c.len("out.h_n", h_n, bh, "B*H")?;
         }
-        self.check_lstm_only(&c, "out.c_n", &out.c_n)?;
+        self.check_lstm_only(c, "out.c_n", &out.c_n)?;
         if let Some(c_n) = &out.c_n {
             c.len("out.c_n", c_n, bh, "B*H")?;
         }
         if let Some(tape) = &out.tape {
             c.len("out.tape", tape, self.tape_len(dims), "Rnn::tape_len(dims)")?;
         }
-        c.at_least("scratch", scratch, self.forward_scratch_len(dims, out.tape.is_some()), "Rnn::forward_scratch_len")
+        Ok(())
     }
 
     /// Checks the arguments of [`Rnn::backward`] without running it.
@@ -560,19 +578,20 @@ impl Rnn {
         par: Parallelism,
     ) {
         or_panic(self.check_forward(&params, dims, x, &init, &out, scratch));
-        let call = ForwardCall { params, dims, x, init, out, scratch, par };
+        let call = ForwardCall { params, dims, x, init, out, scratch, par, packed: None };
         if T::IS_F32 { forward_f32(self, call.cast()) } else { forward_f64(self, call.cast()) }
     }
 
     /// The forward pass proper, on checked arguments.
-    fn run_forward<T: Elem>(&self, call: ForwardCall<'_, T>) {
-        let ForwardCall { params, dims, x, init, mut out, scratch, par } = call;
+    pub(crate) fn run_forward<T: Elem>(&self, call: ForwardCall<'_, T>) {
+        let ForwardCall { params, dims, x, init, mut out, scratch, par, packed } = call;
         let (t_len, b, h, gh) = (dims.seq_len, dims.batch, self.hidden_size, self.gate_rows());
         let (bh, bg) = (b * h, b * gh);
         let _ftz = Ftz::new(T::IS_F32);
         let rows = Rows::plan(dims);
         let plan = rows.as_ref().zip(dims.lengths).map(|(r, lens)| r.view(lens));
-        let (rec_scratch, scratch) = scratch.split_at_mut(engine::forward_scratch_len(self.cell, h, b));
+        let (rec_scratch, scratch) =
+            scratch.split_at_mut(engine::forward_scratch_len(self.cell, h, b, packed.is_some()));
         // Gate storage: the tape itself when training, a chunk buffer otherwise.
         // Extra per-step state (LSTM c_t, GRU hn) lives in `slots` buffers of B·H.
         let training = out.tape.is_some();
@@ -594,7 +613,7 @@ impl Rnn {
             }
         };
         engine::Forward {
-            level: simd::level(),
+            level: packed.as_ref().map_or_else(simd::level, |p| p.level),
             threads: par.threads(),
             cell: self.cell,
             hidden: h,
@@ -615,6 +634,8 @@ impl Rnn {
             chunk,
             scratch: rec_scratch,
             plan,
+            step_input: packed.as_ref().is_some_and(|p| p.step),
+            prepacked: packed.map(|p| p.weights),
         }
         .run();
         // Each row's final states, then zeros past each row's end (in the
@@ -740,14 +761,25 @@ impl Rnn {
 }
 
 /// The arguments of one [`Rnn::forward`] call.
-struct ForwardCall<'a, T> {
-    params: Params<'a, T>,
-    dims: Dims<'a>,
-    x: &'a [T],
-    init: State<'a, T>,
-    out: ForwardOut<'a, T>,
-    scratch: &'a mut [T],
-    par: Parallelism,
+pub(crate) struct ForwardCall<'a, T> {
+    pub(crate) params: Params<'a, T>,
+    pub(crate) dims: Dims<'a>,
+    pub(crate) x: &'a [T],
+    pub(crate) init: State<'a, T>,
+    pub(crate) out: ForwardOut<'a, T>,
+    pub(crate) scratch: &'a mut [T],
+    pub(crate) par: Parallelism,
+    /// Weights packed beforehand ([`crate::PackedWeights`]).
+    pub(crate) packed: Option<PackedCall<'a, T>>,
+}
+
+/// Prepacked weights in a call: the level they were packed at (the call runs
+/// at it), the buffers, and whether the call is a single step (whose input
+/// projection then runs on the packed `W_ih`).
+pub(crate) struct PackedCall<'a, T> {
+    pub(crate) level: simd::Level,
+    pub(crate) weights: engine::Prepacked<'a, T>,
+    pub(crate) step: bool,
 }
 
 /// The arguments of one [`Rnn::backward`] call.
@@ -766,12 +798,12 @@ struct BackwardCall<'a, T> {
 // the time loops get compiled, once, in this crate (see `crate::real::cast`).
 
 #[inline(never)]
-fn forward_f32(rnn: &Rnn, call: ForwardCall<'_, f32>) {
+pub(crate) fn forward_f32(rnn: &Rnn, call: ForwardCall<'_, f32>) {
     rnn.run_forward(call);
 }
 
 #[inline(never)]
-fn forward_f64(rnn: &Rnn, call: ForwardCall<'_, f64>) {
+pub(crate) fn forward_f64(rnn: &Rnn, call: ForwardCall<'_, f64>) {
     rnn.run_forward(call);
 }
 
@@ -796,7 +828,7 @@ fn cast_opt_mut<T: Real, U: Real>(x: Option<&mut [T]>) -> Option<&mut [U]> {
 }
 
 impl<'a, T: Real> Params<'a, T> {
-    fn cast<U: Real>(self) -> Params<'a, U> {
+    pub(crate) fn cast<U: Real>(self) -> Params<'a, U> {
         Params { w_ih: cast(self.w_ih), w_hh: cast(self.w_hh), b_ih: cast(self.b_ih), b_hh: cast(self.b_hh) }
     }
 }
@@ -819,7 +851,7 @@ impl<'a, T: Real> State<'a, T> {
 }
 
 impl<'a, T: Real> ForwardCall<'a, T> {
-    fn cast<U: Real>(self) -> ForwardCall<'a, U> {
+    pub(crate) fn cast<U: Real>(self) -> ForwardCall<'a, U> {
         ForwardCall {
             params: self.params.cast(),
             dims: self.dims,
@@ -833,6 +865,15 @@ impl<'a, T: Real> ForwardCall<'a, T> {
             },
             scratch: cast_mut(self.scratch),
             par: self.par,
+            packed: self.packed.map(|p| PackedCall {
+                level: p.level,
+                weights: engine::Prepacked {
+                    w_hh: p.weights.w_hh.map(cast),
+                    w_ih: p.weights.w_ih.map(cast),
+                    bias_row: cast(p.weights.bias_row),
+                },
+                step: p.step,
+            }),
         }
     }
 }

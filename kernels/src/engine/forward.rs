@@ -5,16 +5,103 @@ use super::{RowPlan, Team};
 use crate::cells::{Cell, gru, lstm, rnn};
 use crate::gemm::{MatRef, par_gemm};
 use crate::shared::{Shared, Src};
-use crate::simd::panels::{self as sp, Gemv, Job, Kernel, Lhs, Tiles};
+use crate::simd::panels::{self as sp, Epilogue, Gemv, Job, Kernel, Lhs, Tiles};
 use crate::simd::{Elem, Level, dispatch};
 use core::marker::PhantomData;
 use pulp::{Simd, WithSimd};
 
 /// Scratch values the forward time loop needs (packed `W_hh`, partial tiles
-/// and the folded bias row).
-pub(crate) fn forward_scratch_len(cell: Cell, h: usize, b: usize) -> usize {
+/// and the folded bias row); with prepacked weights only the partial tiles.
+pub(crate) fn forward_scratch_len(cell: Cell, h: usize, b: usize, prepacked: bool) -> usize {
     let g = cell.gates();
-    sp::pack_gates_len(g, h, h) + b * g * sp::padded(h) + g * h
+    let partial = b * g * sp::padded(h);
+    if prepacked { partial } else { sp::pack_gates_len(g, h, h) + partial + g * h }
+}
+
+/// Weights packed once for many calls ([`crate::PackedWeights`]): `W_hh` in the
+/// forward gate panels of both kernels (index 0: [`Tiles`], `NV` vectors per
+/// panel; 1: [`Gemv`], `NV_GEMV`), `W_ih` likewise (for single steps, whose
+/// input projection runs through the same kernels), and the folded bias row.
+pub(crate) struct Prepacked<'a, T> {
+    pub w_hh: [&'a [T]; 2],
+    pub w_ih: [&'a [T]; 2],
+    pub bias_row: &'a [T],
+}
+
+/// The buffers of [`Prepacked`], owned.
+#[derive(Clone, Debug)]
+pub(crate) struct PackedBuffers<T> {
+    pub w_hh: [Vec<T>; 2],
+    pub w_ih: [Vec<T>; 2],
+    pub bias_row: Vec<T>,
+}
+
+/// The folded bias row every row of the input projection starts from:
+/// `b_ih + b_hh`, except the GRU's `n` block, whose `b_hn` is scaled by `r`
+/// (added in the epilogue).
+fn fold_bias<T: Elem>(cell: Cell, hidden: usize, b_ih: &[T], b_hh: &[T], out: &mut [T]) {
+    for (j, v) in out.iter_mut().enumerate() {
+        let fold = !(cell == Cell::Gru && j >= 2 * hidden);
+        *v = if fold { b_ih[j] + b_hh[j] } else { b_ih[j] };
+    }
+}
+
+/// Packs a layer's weights at `level` for [`Prepacked`] use.
+pub(crate) fn pack_weights<T: Elem>(
+    level: Level,
+    cell: Cell,
+    input: usize,
+    hidden: usize,
+    w_ih: &[T],
+    w_hh: &[T],
+    b_ih: &[T],
+    b_hh: &[T],
+) -> PackedBuffers<T> {
+    struct Pack<'a, T> {
+        cell: Cell,
+        input: usize,
+        hidden: usize,
+        w: [&'a [T]; 4],
+    }
+    impl<T: Elem> WithSimd for Pack<'_, T> {
+        type Output = PackedBuffers<T>;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _s: S) -> PackedBuffers<T> {
+            let (g, h, i) = (self.cell.gates(), self.hidden, self.input);
+            let [w_ih, w_hh, b_ih, b_hh] = self.w;
+            let pack = |w: &[T], k: usize, nv: usize| {
+                let mut out = vec![T::ZERO; sp::pack_gates_len(g, h, k)];
+                sp::pack_gates::<S, T>(w, g, h, k, nv, &mut out);
+                out
+            };
+            let mut bias_row = vec![T::ZERO; g * h];
+            fold_bias(self.cell, h, b_ih, b_hh, &mut bias_row);
+            PackedBuffers {
+                w_hh: [pack(w_hh, h, sp::NV), pack(w_hh, h, sp::NV_GEMV)],
+                w_ih: [pack(w_ih, i, sp::NV), pack(w_ih, i, sp::NV_GEMV)],
+                bias_row,
+            }
+        }
+    }
+    dispatch(level, Pack { cell, input, hidden, w: [w_ih, w_hh, b_ih, b_hh] })
+}
+
+/// The input projection of a single step, through the step kernels on the
+/// prepacked `W_ih`: `gates[b, g·H + j] = x_b · W_ih[g·H + j] + bias_row[g·H + j]`.
+struct Projection<'a, T> {
+    gates: &'a Shared<'a, T>,
+    bias_row: &'a [T],
+    hidden: usize,
+    gate_rows: usize,
+}
+
+impl<T: Elem> Epilogue<T> for Projection<'_, T> {
+    #[inline(always)]
+    fn vector<S: Simd>(&self, s: S, b: usize, j: usize, n: usize, gate: usize, acc: T::V<S>) {
+        let col = gate * self.hidden + j;
+        let v = T::vadd(s, acc, T::vload_n::<S>(&self.bias_row[col..col + n]));
+        T::vstore_n::<S>(self.gates.slice_mut(b * self.gate_rows + col, n), v);
+    }
 }
 
 /// Everything a forward call's time loop needs.
@@ -45,6 +132,11 @@ pub(crate) struct Forward<'a, T> {
     pub scratch: &'a mut [T],
     /// A variable-length batch's rows; `None` runs every row at every step.
     pub plan: Option<RowPlan<'a>>,
+    /// Weights packed beforehand (the call then packs nothing). With
+    /// `step_input`, the input projection of the (single-step) call runs
+    /// through the step kernels on the prepacked `W_ih` instead of a GEMM.
+    pub prepacked: Option<Prepacked<'a, T>>,
+    pub step_input: bool,
 }
 
 impl<T: Elem> Forward<'_, T> {
@@ -71,6 +163,8 @@ struct FwdCtx<'a, T> {
     c0: Option<&'a [T]>,
     b_hn: &'a [T],
     plan: Option<RowPlan<'a>>,
+    /// Single steps: the prepacked `W_ih` panels, the input `[B, I]` and the bias row.
+    projection: Option<(&'a [T], &'a [T], usize, &'a [T])>,
 }
 
 struct FwdStep<'c, 'a, T, K, const NV: usize> {
@@ -106,6 +200,22 @@ impl<T: Elem, K: Kernel, const NV: usize> WithSimd for FwdStep<'_, '_, T, K, NV>
         let (rows, panels) = (RowPlan::at(c.plan, t, self.rows), self.panels);
         if rows.is_empty() {
             return;
+        }
+        if let Some((w_ih, x, i_len, bias_row)) = c.projection {
+            // The same rows and unit blocks as the recurrent product below,
+            // computed first by the same part: no barrier between the two.
+            let proj = Job::<T, S, NV> {
+                packed: sp::as_panels::<S, T, NV>(w_ih),
+                k: i_len,
+                a: Some(Lhs { data: Src::Slice(x), ld: i_len }),
+                partial: c.partial,
+                npanels: c.np,
+                gates: c.cell.gates(),
+                units: h,
+                order: None,
+            };
+            let epi = Projection { gates: c.gates, bias_row, hidden: h, gate_rows: c.gh };
+            K::run(&proj, s, rows.clone(), panels.clone(), &epi);
         }
         match c.cell {
             Cell::Rnn(act) => {
@@ -163,20 +273,25 @@ impl<T: Elem> Forward<'_, T> {
         let (g, h, b, i_len) = (self.cell.gates(), self.hidden, self.batch, self.input);
         let gh = g * h;
         let bg = b * gh;
-        let (packed, rest) = self.scratch.split_at_mut(sp::pack_gates_len(g, h, h));
         // `nb` unit blocks of `NV·L` units, `np = nb·G` panels.
-        let nb = sp::pack_gates::<S, T>(self.w_hh, g, h, h, NV, packed);
+        let nb = h.div_ceil(NV * T::lanes::<S>());
         let np = nb * g;
-        let (partial, rest) = rest.split_at_mut(b * np * NV * T::lanes::<S>());
-        // The biases every row of the projection starts from: `b_ih + b_hh`,
-        // except the GRU's `n` block, whose `b_hn` is scaled by `r` (added in the epilogue).
-        let bias_row = &mut rest[..gh];
-        for (j, v) in bias_row.iter_mut().enumerate() {
-            let fold = !(self.cell == Cell::Gru && j >= 2 * h);
-            *v = if fold { self.b_ih[j] + self.b_hh[j] } else { self.b_ih[j] };
-        }
-        let bias_row: &[T] = bias_row;
-        let packed: &[T] = packed;
+        let kernel = usize::from(K::GEMV);
+        let (packed, bias_row, partial): (&[T], &[T], &mut [T]) = match &self.prepacked {
+            Some(p) => (p.w_hh[kernel], p.bias_row, &mut self.scratch[..b * np * NV * T::lanes::<S>()]),
+            None => {
+                let (packed, rest) = self.scratch.split_at_mut(sp::pack_gates_len(g, h, h));
+                sp::pack_gates::<S, T>(self.w_hh, g, h, h, NV, packed);
+                let (partial, rest) = rest.split_at_mut(b * np * NV * T::lanes::<S>());
+                let bias_row = &mut rest[..gh];
+                fold_bias(self.cell, h, self.b_ih, self.b_hh, bias_row);
+                (packed, bias_row, partial)
+            }
+        };
+        let projection = match (&self.prepacked, self.step_input) {
+            (Some(p), true) => Some((p.w_ih[kernel], self.x, i_len, p.bias_row)),
+            _ => None,
+        };
         let team = Team::plan(self.threads, b, nb, g, 2 * bg * h, false);
         let ftz = T::IS_F32;
         let b_hn = &self.b_hh[(2 * h).min(gh)..];
@@ -207,6 +322,7 @@ impl<T: Elem> Forward<'_, T> {
             c0: self.c0,
             b_hn,
             plan: self.plan,
+            projection,
         };
         let bias = |_row0: usize, rows: &mut [T]| {
             for row in rows.chunks_mut(gh) {
@@ -217,17 +333,20 @@ impl<T: Elem> Forward<'_, T> {
         while t0 < self.seq_len {
             let t1 = (t0 + self.chunk).min(self.seq_len);
             let rows = (t1 - t0) * b;
-            // Input projection of the chunk: xg = x · W_ihᵀ + biases.
-            par_gemm(
-                self.threads,
-                T::ONE,
-                MatRef::row_major(&x[t0 * b * i_len..][..rows * i_len], rows, i_len),
-                MatRef::row_major(w_ih, gh, i_len).t(),
-                T::ONE,
-                gates.slice_mut(0, rows * gh),
-                gh,
-                Some(&bias),
-            );
+            // Input projection of the chunk: xg = x · W_ihᵀ + biases (single
+            // steps on prepacked weights project inside the step instead).
+            if projection.is_none() {
+                par_gemm(
+                    self.threads,
+                    T::ONE,
+                    MatRef::row_major(&x[t0 * b * i_len..][..rows * i_len], rows, i_len),
+                    MatRef::row_major(w_ih, gh, i_len).t(),
+                    T::ONE,
+                    gates.slice_mut(0, rows * gh),
+                    gh,
+                    Some(&bias),
+                );
+            }
             // A part owns whole unit blocks (all gates of its units).
             team.run(t1 - t0, ftz, |i, rows, panels, _| {
                 s.vectorize(FwdStep::<T, K, NV> { ctx: &ctx, t: t0 + i, t0, rows, panels, kernel: PhantomData });

@@ -29,7 +29,7 @@ mod backward;
 mod forward;
 
 pub(crate) use backward::{Backward, backward_scratch_len};
-pub(crate) use forward::{Forward, forward_scratch_len};
+pub(crate) use forward::{Forward, PackedBuffers, Prepacked, forward_scratch_len, pack_weights};
 
 /// The rows of a variable-length batch: at step `t` only the rows whose
 /// sequence is longer than `t` run. Sorted longest first, they are a prefix of

@@ -219,6 +219,9 @@ pub(crate) struct Job<'a, 'p, T: Elem, S: Simd, const NV: usize> {
 
 /// How a step's product is computed.
 pub(crate) trait Kernel {
+    /// The one-row kernel ([`Gemv`]), whose panels are [`NV_GEMV`] vectors wide.
+    const GEMV: bool;
+
     /// Runs rows `rows` × panels `panels` of `job`, handing every vector to `epi`.
     fn run<T: Elem, S: Simd, E: Epilogue<T>, const NV: usize>(
         job: &Job<'_, '_, T, S, NV>,
@@ -236,6 +239,7 @@ pub(crate) struct Tiles;
 pub(crate) struct Gemv;
 
 impl Kernel for Tiles {
+    const GEMV: bool = false;
     #[inline(always)]
     fn run<T: Elem, S: Simd, E: Epilogue<T>, const NV: usize>(
         job: &Job<'_, '_, T, S, NV>,
@@ -249,6 +253,7 @@ impl Kernel for Tiles {
 }
 
 impl Kernel for Gemv {
+    const GEMV: bool = true;
     #[inline(always)]
     fn run<T: Elem, S: Simd, E: Epilogue<T>, const NV: usize>(
         job: &Job<'_, '_, T, S, NV>,

@@ -3,7 +3,10 @@
 //! (what a call allocates at all is matrixmultiply's packing buffer per big
 //! GEMM and, with threads, the team's spawn), sequential and threaded.
 
-use kernels::{BackwardOpts, BackwardOut, Cell, Dims, ForwardOut, Parallelism, Rnn, Saved, State, Upstream, Weights};
+use kernels::{
+    BackwardOpts, BackwardOut, Cell, Dims, ForwardOut, PackedWeights, Parallelism, Rnn, Saved, State, StepOut,
+    Upstream, Weights,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -43,6 +46,10 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// The tests of this crate run one at a time: the counter also counts rayon's
+/// workers, which a concurrent test would share.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Allocations made by (forward-train, backward, forward-infer) of one shape.
 fn count(cell: Cell, hidden: usize, batch: usize, t: usize, par: Parallelism) -> [usize; 3] {
@@ -115,6 +122,7 @@ fn count(cell: Cell, hidden: usize, batch: usize, t: usize, par: Parallelism) ->
 
 #[test]
 fn allocations_do_not_grow_with_sequence_length() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // One test function: the counter is global, and other tests would race it.
     // Threaded calls run inside a pool of their own, so that their spawns go
     // to its workers' deques rather than to the global pool's injector (whose
@@ -145,6 +153,42 @@ fn allocations_do_not_grow_with_sequence_length() {
                     assert!(a[0] <= 1 && a[1] <= 6 && a[2] <= 1, "{cell:?}: {a:?} allocations");
                 }
             }
+        }
+    }
+}
+
+/// A decode loop on packed weights allocates nothing at all (sequential): the
+/// packing happened once, before the loop, and the projection of each step
+/// runs through the step kernels, not a GEMM that allocates its own packing.
+#[test]
+fn decode_steps_on_packed_weights_do_not_allocate() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for cell in [Cell::Rnn(kernels::Activation::Tanh), Cell::Lstm, Cell::Gru] {
+        for batch in [1, 4] {
+            let (input, hidden) = (32, 96);
+            let rnn = Rnn::new(cell, input, hidden);
+            let w = Weights::<f32>::zeros(&rnn);
+            let packed = PackedWeights::new(&rnn, w.view());
+            let bh = batch * hidden;
+            let x = vec![0.25f32; batch * input];
+            let (h, c) = (vec![0.0f32; bh], vec![0.0f32; bh]);
+            let (mut hn, mut cn) = (vec![0.0f32; bh], vec![0.0f32; bh]);
+            let mut scratch = vec![0.0f32; packed.step_scratch_len(batch)];
+            let lstm = cell.has_cell_state();
+            let mut step = || {
+                let prev = State { h: &h, c: lstm.then_some(&c[..]) };
+                let next = StepOut { h: &mut hn, c: lstm.then_some(&mut cn[..]) };
+                packed.step(&x, prev, next, &mut scratch, Parallelism::Sequential);
+            };
+            step();
+            MEASURED.with(|m| m.set(true));
+            let before = ALLOCS.load(Ordering::SeqCst);
+            for _ in 0..20 {
+                step();
+            }
+            let n = ALLOCS.load(Ordering::SeqCst) - before;
+            MEASURED.with(|m| m.set(false));
+            assert_eq!(n, 0, "{cell:?} B={batch}: {n} allocations in 20 steps");
         }
     }
 }

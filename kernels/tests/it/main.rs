@@ -7,6 +7,7 @@ mod gradcheck;
 mod gradient_flow;
 mod internals;
 mod omega;
+mod packed;
 mod reference;
 mod shapes;
 mod simd_math;
