@@ -174,7 +174,7 @@ impl<T: Real> PackedWeights<T> {
     ) -> Result<(), ShapeError> {
         let c = Checker { call: "PackedWeights::step" };
         let (i, h) = (self.rnn.input_size(), self.rnn.hidden_size());
-        if x.is_empty() || x.len() % i != 0 {
+        if x.is_empty() || !x.len().is_multiple_of(i) {
             return Err(c.fail("x", format!("has length {}, expected a positive multiple of I = {i} (B*I)", x.len())));
         }
         let b = x.len() / i;

@@ -163,8 +163,18 @@ struct FwdCtx<'a, T> {
     c0: Option<&'a [T]>,
     b_hn: &'a [T],
     plan: Option<RowPlan<'a>>,
-    /// Single steps: the prepacked `W_ih` panels, the input `[B, I]` and the bias row.
-    projection: Option<(&'a [T], &'a [T], usize, &'a [T])>,
+    /// Single steps: the input projection through the step kernels.
+    projection: Option<StepInput<'a, T>>,
+}
+
+/// A single step's input projection: the prepacked `W_ih` panels, the input
+/// `x: [B, I]` and the folded bias row.
+#[derive(Clone, Copy)]
+struct StepInput<'a, T> {
+    w_ih: &'a [T],
+    x: &'a [T],
+    input: usize,
+    bias_row: &'a [T],
 }
 
 struct FwdStep<'c, 'a, T, K, const NV: usize> {
@@ -201,7 +211,7 @@ impl<T: Elem, K: Kernel, const NV: usize> WithSimd for FwdStep<'_, '_, T, K, NV>
         if rows.is_empty() {
             return;
         }
-        if let Some((w_ih, x, i_len, bias_row)) = c.projection {
+        if let Some(StepInput { w_ih, x, input: i_len, bias_row }) = c.projection {
             // The same rows and unit blocks as the recurrent product below,
             // computed first by the same part: no barrier between the two.
             let proj = Job::<T, S, NV> {
@@ -289,7 +299,7 @@ impl<T: Elem> Forward<'_, T> {
             }
         };
         let projection = match (&self.prepacked, self.step_input) {
-            (Some(p), true) => Some((p.w_ih[kernel], self.x, i_len, p.bias_row)),
+            (Some(p), true) => Some(StepInput { w_ih: p.w_ih[kernel], x: self.x, input: i_len, bias_row: p.bias_row }),
             _ => None,
         };
         let team = Team::plan(self.threads, b, nb, g, 2 * bg * h, false);
