@@ -16,11 +16,16 @@ static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static MEASURED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    /// Allocations of this thread while it is measured (no other thread's).
+    static OWN: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
 }
 
 /// Counts the allocations of the measuring thread and of rayon's workers (the
 /// kernels' teams), not those of the test harness's other threads.
 fn note() {
+    if MEASURED.with(|m| m.get()) {
+        OWN.with(|n| n.set(n.get() + 1));
+    }
     if MEASURED.with(|m| m.get()) || rayon::current_thread_index().is_some() {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
     }
@@ -181,12 +186,13 @@ fn decode_steps_on_packed_weights_do_not_allocate() {
                 packed.step(&x, prev, next, &mut scratch, Parallelism::Sequential);
             };
             step();
+            // Sequential: only this thread's allocations count.
             MEASURED.with(|m| m.set(true));
-            let before = ALLOCS.load(Ordering::SeqCst);
+            let before = OWN.with(|n| n.get());
             for _ in 0..20 {
                 step();
             }
-            let n = ALLOCS.load(Ordering::SeqCst) - before;
+            let n = OWN.with(|n| n.get()) - before;
             MEASURED.with(|m| m.set(false));
             assert_eq!(n, 0, "{cell:?} B={batch}: {n} allocations in 20 steps");
         }
