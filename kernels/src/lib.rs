@@ -71,6 +71,7 @@ pub mod reference;
 mod sequence;
 mod shared;
 pub mod simd;
+mod stack;
 #[cfg(feature = "train")]
 pub mod train;
 
@@ -83,3 +84,4 @@ pub use real::Real;
 pub use sequence::{
     BackwardOpts, BackwardOut, Dims, ForwardOut, Params, ParamsMut, Rnn, Saved, ShapeError, State, Upstream,
 };
+pub use stack::{Stack, StackBackwardOut, StackGrads, StackOut, StackOutput, StackSaved, StackTrace, StackUpstream};

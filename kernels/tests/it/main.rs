@@ -13,6 +13,7 @@ mod shapes;
 mod simd_math;
 mod simd_products;
 mod simd_sequence;
+mod stack;
 mod threads_determinism;
 mod utils;
 mod varlen;
