@@ -366,7 +366,7 @@ impl Stack {
                         h_n: h_n[u].take(),
                         c_n: c_n[u].take(),
                         tape: training.then_some(tape),
-                        scratch: &mut **scratch,
+                        scratch,
                     });
                 }
                 run_directions(&mut jobs, |j, par| j.forward(dims, par), par);
