@@ -15,5 +15,6 @@ mod simd_products;
 mod simd_sequence;
 mod stack;
 mod threads_determinism;
+mod torch_fixture;
 mod utils;
 mod varlen;
