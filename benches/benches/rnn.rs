@@ -14,7 +14,7 @@
 
 use benches::{CELLS, Case, SHAPES, flops};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use kernels::Parallelism;
+use kernels::{BackwardOpts, Cell, Dims, PackedWeights, Parallelism, Rnn, Stack, State, StepOut, Weights};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -119,5 +119,110 @@ fn ceiling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, rnn, reference, ceiling);
+/// A 2-layer bidirectional LSTM (`I = H`) at S2 and S3, forward and
+/// forward + backward, one and two threads (the two directions of a layer run
+/// at the same time on two threads). Ids `stack/lstm_l2_bidi/<mode>/<shape>/t<threads>`.
+fn stack(c: &mut Criterion) {
+    let pool2 = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("two-thread pool");
+    for (mode, fwd_bwd) in [("fwd", false), ("fwd_bwd", true)] {
+        let mut g = c.benchmark_group(format!("stack/lstm_l2_bidi/{mode}"));
+        g.warm_up_time(Duration::from_secs(1));
+        g.measurement_time(Duration::from_secs(3));
+        g.sample_size(10);
+        for s in [SHAPES[1], SHAPES[2]] {
+            let stack = Stack::new(Cell::Lstm, s.h, s.h, 2, true);
+            let dims = Dims::new(s.t, s.b);
+            let w: Vec<Weights<f32>> = Weights::zeros_for(&stack)
+                .into_iter()
+                .map(|mut w| {
+                    for (k, v) in w.w_hh.iter_mut().enumerate() {
+                        *v = ((k % 13) as f32 - 6.0) * 0.01;
+                    }
+                    w
+                })
+                .collect();
+            let x = vec![0.5f32; s.t * s.b * s.h];
+            // Layer 0 is I x 4H per direction, layer 1 2H x 4H: 3 / 2 of a single layer's projection FLOPs.
+            let per_layer = 2 * s.t * s.b * 4 * s.h;
+            let fwd = 2 * (per_layer * (s.h + s.h) + per_layer * (2 * s.h + s.h));
+            g.throughput(Throughput::Elements((if fwd_bwd { 3 * fwd } else { fwd }) as u64));
+            let d_out = vec![1.0f32; s.t * s.b * 2 * s.h];
+            let run = |par: Parallelism| {
+                if fwd_bwd {
+                    let t = stack.forward_train(&w, dims, &x, None, None, par);
+                    let up = kernels::StackUpstream { d_output: Some(&d_out), dh_n: None, dc_n: None };
+                    black_box(stack.backward_trace(&w, t, up, BackwardOpts::default(), par).dx[0])
+                } else {
+                    black_box(stack.forward_infer(&w, dims, &x, None, None, par).output[0])
+                }
+            };
+            g.bench_function(BenchmarkId::new(s.id(), "t1"), |b| b.iter(|| run(Parallelism::Sequential)));
+            g.bench_function(BenchmarkId::new(s.id(), "t2"), |b| {
+                pool2.install(|| b.iter(|| run(Parallelism::Rayon(2))))
+            });
+        }
+        g.finish();
+    }
+}
+
+/// A decode loop of 64 single steps (`B = 1`, LSTM, `I = H = 256`) on
+/// weights packed once (`decode/packed`) against a one-step `Rnn::forward`
+/// per token, which packs `W_hh` and projects through a GEMM at every call
+/// (`decode/repack`).
+fn decode(c: &mut Criterion) {
+    let (steps, h) = (64, 256);
+    let rnn = Rnn::new(Cell::Lstm, h, h);
+    let mut w = Weights::<f32>::zeros(&rnn);
+    for (k, v) in w.w_hh.iter_mut().enumerate() {
+        *v = ((k % 13) as f32 - 6.0) * 0.01;
+    }
+    let packed = PackedWeights::new(&rnn, w.view());
+    let xs = vec![0.25f32; steps * h];
+    let mut g = c.benchmark_group("decode/lstm_h256_b1_64steps");
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((steps * 2 * (h + h) * 4 * h) as u64));
+    let (mut hs, mut cs) = ([vec![0.0f32; h], vec![0.0f32; h]], [vec![0.0f32; h], vec![0.0f32; h]]);
+    let mut scratch = vec![0.0f32; packed.step_scratch_len(1).max(rnn.forward_scratch_len(Dims::new(1, 1), false))];
+    g.bench_function("packed", |b| {
+        b.iter(|| {
+            for t in 0..steps {
+                let ([h0, h1], [c0, c1]) = (&mut hs, &mut cs);
+                let (prev, next) = if t % 2 == 0 { ((&*h0, &*c0), (h1, c1)) } else { ((&*h1, &*c1), (h0, c0)) };
+                let x = &xs[t * h..][..h];
+                packed.step(
+                    x,
+                    State { h: prev.0, c: Some(prev.1) },
+                    StepOut { h: next.0, c: Some(next.1) },
+                    &mut scratch,
+                    Parallelism::Sequential,
+                );
+            }
+            black_box(hs[0][0])
+        })
+    });
+    g.bench_function("repack", |b| {
+        b.iter(|| {
+            for t in 0..steps {
+                let ([h0, h1], [c0, c1]) = (&mut hs, &mut cs);
+                let (prev, next) = if t % 2 == 0 { ((&*h0, &*c0), (h1, c1)) } else { ((&*h1, &*c1), (h0, c0)) };
+                let x = &xs[t * h..][..h];
+                rnn.forward(
+                    w.view(),
+                    Dims::new(1, 1),
+                    x,
+                    State { h: prev.0, c: Some(prev.1) },
+                    kernels::ForwardOut { h_out: next.0, h_n: None, c_n: Some(next.1), tape: None },
+                    &mut scratch,
+                    Parallelism::Sequential,
+                );
+            }
+            black_box(hs[0][0])
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, rnn, reference, ceiling, stack, decode);
 criterion_main!(benches);

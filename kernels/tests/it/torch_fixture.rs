@@ -18,7 +18,8 @@ fn stacked_bidirectional_packed_batches_match_pytorch() {
     let data: Value = serde_json::from_str(text).expect("valid JSON");
     let n = |k: &str| data[k].as_u64().expect("a size") as usize;
     let (t, i, h, layers) = (n("T"), n("I"), n("H"), n("num_layers"));
-    let lengths: Vec<usize> = data["lengths"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let lengths: Vec<usize> =
+        data["lengths"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
     let dims = Dims::with_lengths(t, &lengths);
     let cases = data["cases"].as_array().expect("cases");
     assert_eq!(cases.len(), 4);
