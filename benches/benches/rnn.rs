@@ -55,6 +55,24 @@ fn rnn(c: &mut Criterion) {
     }
 }
 
+/// The shape the experiments train at (temporal order: T = 60, B = 20,
+/// H = 100, vanilla tanh, I = 6 inputs), forward + backward, one thread:
+/// `experiment/rnn_tanh/fwd_bwd/T60_B20_H100_I6/t1`.
+fn experiment(c: &mut Criterion) {
+    let mut g = c.benchmark_group("experiment/rnn_tanh/fwd_bwd");
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.sample_size(10);
+    let s = benches::EXPERIMENT;
+    let cell = Cell::Rnn(kernels::Activation::Tanh);
+    g.throughput(Throughput::Elements(benches::flops_io(cell, s, benches::EXPERIMENT_INPUT, true)));
+    let mut case = Case::with_input(cell, s, benches::EXPERIMENT_INPUT);
+    g.bench_function(BenchmarkId::new(format!("{}_I{}", s.id(), benches::EXPERIMENT_INPUT), "t1"), |b| {
+        b.iter(|| black_box(case.forward_backward(Parallelism::Sequential)))
+    });
+    g.finish();
+}
+
 fn reference(c: &mut Criterion) {
     // The scalar oracle is slow: S1 and S5 only.
     for (cell_name, cell) in CELLS {
@@ -71,6 +89,22 @@ fn reference(c: &mut Criterion) {
             g.finish();
         }
     }
+}
+
+/// The f32 FMA peak of one core of the machine the benchmarks run on, at every
+/// SIMD level it has (`ceiling/fma/<level>`): the denominator of every share
+/// of peak quoted in `benches/README.md`.
+fn fma(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ceiling/fma");
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(2));
+    g.sample_size(10);
+    let iters = 1 << 20;
+    for level in kernels::simd::Level::ALL.into_iter().filter(|l| l.is_available()) {
+        g.throughput(Throughput::Elements(kernels::internals::fma_peak(level, 1).1 * iters as u64));
+        g.bench_function(level.name(), |b| b.iter(|| black_box(kernels::internals::fma_peak(level, iters))));
+    }
+    g.finish();
 }
 
 fn ceiling(c: &mut Criterion) {
@@ -224,5 +258,5 @@ fn decode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, rnn, reference, ceiling, stack, decode);
+criterion_group!(benches, rnn, experiment, reference, fma, ceiling, stack, decode);
 criterion_main!(benches);

@@ -35,13 +35,24 @@ pub const SHAPES: [Shape; 5] = [
     Shape { name: "S5", t: 1000, b: 1, h: 64 },
 ];
 
+/// The experiments' training shape (temporal order at length 60, batch 20,
+/// 100 units), with its 6 one-hot inputs ([`EXPERIMENT_INPUT`]).
+pub const EXPERIMENT: Shape = Shape { name: "exp", t: 60, b: 20, h: 100 };
+/// Inputs per step of [`EXPERIMENT`].
+pub const EXPERIMENT_INPUT: usize = 6;
+
 /// The three cells of the peer table, with their bench names.
 pub const CELLS: [(&str, Cell); 3] =
     [("rnn_tanh", Cell::Rnn(Activation::Tanh)), ("lstm", Cell::Lstm), ("gru", Cell::Gru)];
 
-/// Forward FLOPs `2·T·B·(I + H)·G·H`; forward + backward is three times that.
+/// Forward FLOPs `2·T·B·(I + H)·G·H` with `I = H`; forward + backward is three times that.
 pub fn flops(cell: Cell, s: Shape, fwd_bwd: bool) -> u64 {
-    let f = 2 * s.t * s.b * (s.h + s.h) * cell.gates() * s.h;
+    flops_io(cell, s, s.h, fwd_bwd)
+}
+
+/// [`flops`] with `input` inputs per step.
+pub fn flops_io(cell: Cell, s: Shape, input: usize, fwd_bwd: bool) -> u64 {
+    let f = 2 * s.t * s.b * (input + s.h) * cell.gates() * s.h;
     (if fwd_bwd { 3 * f } else { f }) as u64
 }
 
@@ -81,9 +92,14 @@ pub struct Case {
 }
 
 impl Case {
-    /// Allocates everything for `cell` at `s`.
+    /// Allocates everything for `cell` at `s` (`I = H`).
     pub fn new(cell: Cell, s: Shape) -> Self {
-        let rnn = Rnn::new(cell, s.h, s.h);
+        Self::with_input(cell, s, s.h)
+    }
+
+    /// Allocates everything for `cell` at `s` with `input` inputs per step.
+    pub fn with_input(cell: Cell, s: Shape, input: usize) -> Self {
+        let rnn = Rnn::new(cell, input, s.h);
         let dims = Dims::new(s.t, s.b);
         let k = 1.0 / (s.h as f32).sqrt();
         let w = Weights {
@@ -102,14 +118,14 @@ impl Case {
             dims,
             grads: Weights::zeros(&rnn),
             w,
-            x: fill(s.t * bh, 5, 1.0),
+            x: fill(s.t * s.b * input, 5, 1.0),
             h0: vec![0.0; bh],
             c0: vec![0.0; bh],
             dh_out: vec![1.0; s.t * bh],
             h_out: vec![0.0; s.t * bh],
             tape: vec![0.0; rnn.tape_len(dims)],
             scratch: vec![0.0; scratch_len],
-            dx: vec![0.0; s.t * bh],
+            dx: vec![0.0; s.t * s.b * input],
         }
     }
 

@@ -1,13 +1,16 @@
-//! Bounds-checked strided GEMM on slices, over matrixmultiply, and its
-//! row-split threaded form.
-//!
-//! Used for the once-per-sequence products (input projection, dX, weight
-//! gradients), where matrixmultiply is near peak. The per-step recurrent
+//! Bounds-checked strided GEMM on slices and its row-split threaded form, for
+//! the once-per-sequence products (input projection, `dX`, weight gradients):
+//! the packed GEMM of [`crate::simd::gemm`] at the call's SIMD level, with
+//! each thread's packing buffer kept between calls. matrixmultiply stays as
+//! the tests' oracle and the benchmarks' baseline. The per-step recurrent
 //! product uses [`crate::simd::panels`] instead.
 
 use crate::parallel::{MAX_PARTS, run_parts, split};
-use crate::real::Real;
+use crate::real::{Real, cast, cast_mut, cast_scalar};
 use crate::shared::Shared;
+use crate::simd::gemm as sg;
+use crate::simd::{Elem, Level};
+use core::cell::RefCell;
 
 /// Big-GEMM work (FLOPs) below which [`par_gemm`] does not split.
 const MIN_GEMM_WORK: usize = 4 << 20;
@@ -56,11 +59,20 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
-/// `C ← α A B + β C` for row-major contiguous `C` (`m × n`, row stride `ldc`).
+/// `C ← α A B + β C` for row-major contiguous `C` (`m × n`, row stride `ldc`),
+/// through the packed GEMM of [`crate::simd::gemm`] at `level`.
 ///
 /// With `β = 0`, `C` is overwritten and never read (NaNs in it do not leak).
 #[track_caller]
-pub(crate) fn gemm<T: Real>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: &mut [T], ldc: usize) {
+pub(crate) fn gemm<T: Real>(
+    level: Level,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(k, b.rows, "gemm: inner dimensions differ");
     a.check("A");
@@ -69,14 +81,93 @@ pub(crate) fn gemm<T: Real>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: 
         return;
     }
     assert!(ldc >= n && (m - 1) * ldc + n <= c.len(), "gemm: C too small");
-    if k == 0 {
-        for row in c.chunks_mut(ldc).take(m) {
-            for v in &mut row[..n] {
-                *v = if beta == T::ZERO { T::ZERO } else { beta * *v };
+    let c = &mut c[..(m - 1) * ldc + n];
+    if T::IS_F32 {
+        gemm_f32(level, cast_scalar(alpha), a.cast(), b.cast(), cast_scalar(beta), cast_mut(c), ldc);
+    } else {
+        gemm_f64(level, cast_scalar(alpha), a.cast(), b.cast(), cast_scalar(beta), cast_mut(c), ldc);
+    }
+}
+
+// The packed GEMM compiled once per element type, in this crate (see `crate::real::cast`).
+
+#[inline(never)]
+fn gemm_f32(level: Level, alpha: f32, a: MatRef<'_, f32>, b: MatRef<'_, f32>, beta: f32, c: &mut [f32], ldc: usize) {
+    packed(level, alpha, a, b, beta, c, ldc);
+}
+
+#[inline(never)]
+fn gemm_f64(level: Level, alpha: f64, a: MatRef<'_, f64>, b: MatRef<'_, f64>, beta: f64, c: &mut [f64], ldc: usize) {
+    packed(level, alpha, a, b, beta, c, ldc);
+}
+
+fn packed<T: Elem>(level: Level, alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: &mut [T], ldc: usize) {
+    let len = sg::pack_len(level, sg::lanes::<T>(level));
+    with_pack_buffer::<T, _>(len, |pack| {
+        sg::gemm(
+            level,
+            a.rows,
+            b.cols,
+            a.cols,
+            alpha,
+            sg::Operand { data: a.data, rs: a.rs, cs: a.cs },
+            sg::Operand { data: b.data, rs: b.rs, cs: b.cs },
+            beta,
+            c,
+            ldc,
+            pack,
+        );
+    });
+}
+
+thread_local! {
+    // Each thread's packing buffer for the GEMM, grown to the largest need and
+    // kept: products allocate only the first time a thread needs more.
+    static PACK_F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static PACK_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's packing buffer of at least `len` values; on a
+/// nested call (a thread that picked up another product while its own is in
+/// flight) on a temporary one instead.
+fn with_pack_buffer<T: Real, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    fn take<U: Real, T: Real, R>(cell: &RefCell<Vec<U>>, len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+        match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                if buf.len() < len {
+                    buf.resize(len, U::ZERO);
+                }
+                f(cast_mut(&mut buf[..len]))
             }
+            Err(_) => f(&mut vec![T::ZERO; len]),
         }
+    }
+    if T::IS_F32 {
+        PACK_F32.with(|c| take::<f32, T, R>(c, len, f))
+    } else {
+        PACK_F64.with(|c| take::<f64, T, R>(c, len, f))
+    }
+}
+
+/// `C ← α A B + β C` through matrixmultiply: the oracle the tests compare the
+/// packed GEMM with, and the baseline of the benchmarks.
+#[track_caller]
+pub(crate) fn gemm_matrixmultiply<T: Real>(
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(k, b.rows, "gemm: inner dimensions differ");
+    a.check("A");
+    b.check("B");
+    if m == 0 || n == 0 {
         return;
     }
+    assert!(ldc >= n && (m - 1) * ldc + n <= c.len(), "gemm: C too small");
     // SAFETY: every view was bounds-checked above against its slice; C is a
     // distinct `&mut` slice with non-aliasing strides (ldc >= n, unit column stride).
     unsafe {
@@ -125,10 +216,12 @@ pub(crate) fn col_sums<T: Real>(m: MatRef<'_, T>, out: &mut [T], accumulate: boo
 pub(crate) type RowInit<'a, T> = dyn Fn(usize, &mut [T]) + Sync + 'a;
 
 /// `C[rows] ← α A[rows] · B + β C[rows]`, output rows split between threads.
-/// Each part is an independent matrixmultiply call; its values do not depend
-/// on the split (matrixmultiply blocks `K` identically for every row range).
+/// Each part is an independent [`gemm`]; its values do not depend on the
+/// split (the packed GEMM sums every element in the same order for every row
+/// range).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn par_gemm<T: Real>(
+    level: Level,
     threads: usize,
     alpha: T,
     a: MatRef<'_, T>,
@@ -145,7 +238,7 @@ pub(crate) fn par_gemm<T: Real>(
         if let Some(f) = init {
             f(0, c);
         }
-        gemm(alpha, a, b, beta, c, ldc);
+        gemm(level, alpha, a, b, beta, c, ldc);
         return;
     }
     assert!(m == 0 || (m - 1) * ldc + n <= c.len(), "par_gemm: C too small");
@@ -161,6 +254,13 @@ pub(crate) fn par_gemm<T: Real>(
         if let Some(f) = init {
             f(r.start, cp);
         }
-        gemm(alpha, a.rows(r.start, r.len()), b, beta, cp, ldc);
+        gemm(level, alpha, a.rows(r.start, r.len()), b, beta, cp, ldc);
     });
+}
+
+impl<'a, T: Real> MatRef<'a, T> {
+    /// The same view with elements seen as `U` (the same type: see `crate::real::cast`).
+    fn cast<U: Real>(self) -> MatRef<'a, U> {
+        MatRef { data: cast(self.data), rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs }
+    }
 }

@@ -139,3 +139,69 @@ pub fn ln(x: f64) -> f64 {
 pub fn below(rng: &mut crate::train::init::SeedRng, n: u64) -> u64 {
     crate::train::init::below(rng, n)
 }
+
+/// The f32 FMA peak of one core at `level`: `iters` rounds of 16 independent
+/// vector FMA chains (enough to cover the FMA latency on every core this crate
+/// knows). Returns a value to keep the work alive and the FLOPs done (2 per
+/// lane per FMA). Time it to get the machine's peak, so that shares of peak
+/// need no number from elsewhere.
+pub fn fma_peak(level: Level, iters: usize) -> (f32, u64) {
+    struct Peak {
+        iters: usize,
+    }
+    impl pulp::WithSimd for Peak {
+        type Output = (f32, u64);
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, s: S) -> (f32, u64) {
+            const CHAINS: usize = 16;
+            let mut acc = [s.splat_f32s(0.0); CHAINS];
+            let (a, b) = (s.splat_f32s(0.999_999), s.splat_f32s(1e-7));
+            for _ in 0..self.iters {
+                for c in &mut acc {
+                    *c = s.mul_add_e_f32s(*c, a, b);
+                }
+            }
+            let sum = acc.iter().fold(s.splat_f32s(0.0), |x, &y| s.add_f32s(x, y));
+            (s.reduce_sum_f32s(sum), (self.iters * CHAINS * 2 * S::F32_LANES) as u64)
+        }
+    }
+    assert!(level.is_available(), "fma_peak: level {level:?} unavailable");
+    crate::simd::dispatch(level, Peak { iters })
+}
+
+/// `C ← α A B + β C` through the crate's packed GEMM at `level`: `A[i, k] =
+/// a[i·rsa + k·csa]` (`m × k`), `B[k, j] = b[k·rsb + j·csb]` (`k × n`), `C`
+/// row-major with row stride `ldc`, split by rows between `threads` parts.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm<T: Real>(
+    level: Level,
+    threads: usize,
+    (m, n, k): (usize, usize, usize),
+    alpha: T,
+    (a, rsa, csa): (&[T], usize, usize),
+    (b, rsb, csb): (&[T], usize, usize),
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    assert!(level.is_available(), "gemm: level {level:?} unavailable");
+    let a = MatRef { data: a, rows: m, cols: k, rs: rsa, cs: csa };
+    let b = MatRef { data: b, rows: k, cols: n, rs: rsb, cs: csb };
+    gemm::par_gemm(level, threads, alpha, a, b, beta, c, ldc, None);
+}
+
+/// The same product through matrixmultiply (the oracle).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_matrixmultiply<T: Real>(
+    (m, n, k): (usize, usize, usize),
+    alpha: T,
+    (a, rsa, csa): (&[T], usize, usize),
+    (b, rsb, csb): (&[T], usize, usize),
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    let a = MatRef { data: a, rows: m, cols: k, rs: rsa, cs: csa };
+    let b = MatRef { data: b, rows: k, cols: n, rs: rsb, cs: csb };
+    gemm::gemm_matrixmultiply(alpha, a, b, beta, c, ldc);
+}

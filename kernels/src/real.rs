@@ -177,3 +177,9 @@ pub(crate) fn cast_mut<T: Real, U: Real>(x: &mut [T]) -> &mut [U] {
     // SAFETY: as in `cast`; the borrow is exclusive and handed on unchanged.
     unsafe { core::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<U>(), x.len()) }
 }
+
+/// [`cast`] for one value.
+#[inline(always)]
+pub(crate) fn cast_scalar<T: Real, U: Real>(v: T) -> U {
+    cast::<T, U>(core::slice::from_ref(&v))[0]
+}

@@ -698,11 +698,12 @@ impl Rnn {
         let bg = b * gh;
         let _ftz = Ftz::new(T::IS_F32);
         let threads = par.threads();
+        let level = simd::level();
         let rows = Rows::plan(dims);
         let plan = rows.as_ref().zip(dims.lengths).map(|(r, lens)| r.view(lens));
         let (gates_all, extra) = saved.tape.split_at_mut(t_len * bg);
         engine::Backward {
-            level: simd::level(),
+            level,
             threads,
             cell: self.cell,
             hidden: h,
@@ -731,11 +732,21 @@ impl Rnn {
         let rows = t_len * b;
         let dg = MatRef::row_major(&*gates_all, rows, gh);
         if let Some(dx) = out.dx {
-            par_gemm(threads, T::ONE, dg, MatRef::row_major(params.w_ih, gh, i_len), T::ZERO, dx, i_len, None);
+            par_gemm(level, threads, T::ONE, dg, MatRef::row_major(params.w_ih, gh, i_len), T::ZERO, dx, i_len, None);
         }
         if let Some(g) = out.grads {
             let beta = if opts.accumulate { T::ONE } else { T::ZERO };
-            par_gemm(threads, T::ONE, dg.t(), MatRef::row_major(saved.x, rows, i_len), beta, g.w_ih, i_len, None);
+            par_gemm(
+                level,
+                threads,
+                T::ONE,
+                dg.t(),
+                MatRef::row_major(saved.x, rows, i_len),
+                beta,
+                g.w_ih,
+                i_len,
+                None,
+            );
             col_sums(dg, g.b_ih, opts.accumulate);
             // dW_hh = dG_hᵀ · H_prev, H_prev = [h_0; h_1..h_{T-1}]: two GEMMs per
             // row block of dW_hh. For the GRU the n rows use dhn instead of da_n.
@@ -750,9 +761,9 @@ impl Rnn {
             }
             for &(a, r0, nr) in &blocks[..nblocks] {
                 let w = &mut g.w_hh[r0 * h..(r0 + nr) * h];
-                par_gemm(threads, T::ONE, a.rows(0, b).t(), h0, beta, w, h, None);
+                par_gemm(level, threads, T::ONE, a.rows(0, b).t(), h0, beta, w, h, None);
                 if t_len > 1 {
-                    par_gemm(threads, T::ONE, a.rows(b, rows - b).t(), hs, T::ONE, w, h, None);
+                    par_gemm(level, threads, T::ONE, a.rows(b, rows - b).t(), hs, T::ONE, w, h, None);
                 }
                 col_sums(a, &mut g.b_hh[r0..r0 + nr], opts.accumulate);
             }

@@ -13,6 +13,22 @@ use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("peak") {
+        // The f32 FMA peak of this core at every level it has (best of 5).
+        for level in kernels::simd::Level::ALL.into_iter().filter(|l| l.is_available()) {
+            let mut best = f64::INFINITY;
+            let mut flops = 0;
+            for _ in 0..5 {
+                let t = Instant::now();
+                let (v, f) = kernels::internals::fma_peak(level, 1 << 22);
+                best = best.min(t.elapsed().as_secs_f64());
+                flops = f;
+                std::hint::black_box(v);
+            }
+            println!("fma peak {}: {:.1} GFLOP/s", level.name(), flops as f64 / best / 1e9);
+        }
+        return;
+    }
     let cell = CELLS.iter().find(|(n, _)| *n == args[0]).expect("cell: rnn_tanh, lstm or gru").1;
     let s = *SHAPES.iter().find(|s| s.name == args[1]).expect("shape: S1..S5");
     let fwd_bwd = args[2] == "fwd_bwd";

@@ -347,6 +347,7 @@ impl<T: Elem> Forward<'_, T> {
             // steps on prepacked weights project inside the step instead).
             if projection.is_none() {
                 par_gemm(
+                    self.level,
                     self.threads,
                     T::ONE,
                     MatRef::row_major(&x[t0 * b * i_len..][..rows * i_len], rows, i_len),

@@ -62,7 +62,15 @@ pub fn add_omega_grad<T: Real>(
     // g = δ ⊙ f'(a), the derivative taken from the output.
     let mut g: Vec<T> = dh_all.iter().zip(h_out).map(|(&d, &h)| d * act.derivative_from_output(h)).collect();
     let mut v = vec![T::ZERO; rows * hidden];
-    gemm(T::ONE, MatRef::row_major(&g, rows, hidden), MatRef::row_major(w_hh, hidden, hidden), T::ZERO, &mut v, hidden);
+    gemm(
+        crate::simd::level(),
+        T::ONE,
+        MatRef::row_major(&g, rows, hidden),
+        MatRef::row_major(w_hh, hidden, hidden),
+        T::ZERO,
+        &mut v,
+        hidden,
+    );
     let mut sum = 0.0;
     let mut count = 0usize;
     let mut scale = vec![0.0f64; rows];
@@ -87,6 +95,7 @@ pub fn add_omega_grad<T: Real>(
         }
     }
     gemm(
+        crate::simd::level(),
         T::ONE,
         MatRef::row_major(&g, rows, hidden).t(),
         MatRef::row_major(&v, rows, hidden),

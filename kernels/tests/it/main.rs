@@ -3,6 +3,7 @@
 
 mod common;
 mod driver;
+mod gemm;
 mod gradcheck;
 mod gradient_flow;
 mod internals;

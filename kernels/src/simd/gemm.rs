@@ -1,0 +1,250 @@
+//! A cache-blocked, packed GEMM in the manner of BLIS, for the
+//! once-per-sequence products (input projection, `dX`, `dW_ih`, `dW_hh`):
+//!
+//! ```text
+//! C[i, j] ← α Σ_k A[i, k] B[k, j] + β C[i, j]     A[i, k] = a[i·rsa + k·csa], B[k, j] = b[k·rsb + j·csb]
+//! ```
+//!
+//! `K` is cut in blocks of [`KC`], `N` in blocks of [`NC`], `M` in blocks of
+//! `MC`. Per (`N` block, `K` block) the block of `B` is packed into column
+//! panels of `NR = NV·L` columns (`k`-major, zero-padded); per `M` block the
+//! block of `A` into row panels of `MR` rows. The micro-kernel keeps an
+//! `MR × NV` tile of vector accumulators and, for each `k`, broadcasts `MR`
+//! values of `A` against `NV` vectors of `B`. The tile sizes fit the register
+//! file of the level: 12 × 2 vectors with AVX-512's 32 registers, 6 × 2 with
+//! AVX2's 16.
+//!
+//! Every `C[i, j]` is summed over `k` in the same order (blocks of `KC` in
+//! order, `k` in order within a block) whatever `M` range a call covers, so a
+//! product split by rows between threads gives the same bits as one call.
+
+use super::{Elem, Level, dispatch};
+use pulp::{Simd, WithSimd};
+
+/// Block of the reduction dimension.
+pub(crate) const KC: usize = 256;
+/// Block of `N` (columns of `C`) packed at once.
+pub(crate) const NC: usize = 2048;
+
+/// `(MR, NV, MC)` of a level: register tile rows, vectors per tile row, and
+/// the rows of `A` packed at once (a multiple of `MR`, sized for L2).
+fn tile(level: Level) -> (usize, usize, usize) {
+    match level {
+        Level::Avx512 => (12, 2, 144),
+        Level::Avx2 => (6, 2, 144),
+        Level::Neon => (8, 2, 144),
+        Level::Scalar => (4, 4, 128),
+    }
+}
+
+/// Values of the packing buffer [`gemm`] needs for `A` and `B` at `level`
+/// (with `M`, `N`, `K` at most the blocks).
+pub(crate) fn pack_len(level: Level, lanes: usize) -> usize {
+    let (mr, nv, mc) = tile(level);
+    let nr = nv * lanes;
+    mc.next_multiple_of(mr) * KC + KC * NC.next_multiple_of(nr)
+}
+
+/// The SIMD lanes of `T` at `level`.
+pub(crate) fn lanes<T: Elem>(level: Level) -> usize {
+    struct Lanes<T>(core::marker::PhantomData<T>);
+    impl<T: Elem> WithSimd for Lanes<T> {
+        type Output = usize;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _s: S) -> usize {
+            T::lanes::<S>()
+        }
+    }
+    dispatch(level, Lanes::<T>(core::marker::PhantomData))
+}
+
+/// A strided matrix operand: element `(i, j)` at `data[i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Operand<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// One product `C ← α A B + β C` (`C` row-major with row stride `ldc`), with
+/// `pack` at least [`pack_len`] values. Shapes are checked by the caller.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm<T: Elem>(
+    level: Level,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: Operand<'_, T>,
+    b: Operand<'_, T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+    pack: &mut [T],
+) {
+    dispatch(level, Gemm { level, m, n, k, alpha, a, b, beta, c, ldc, pack });
+}
+
+struct Gemm<'a, T> {
+    level: Level,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: Operand<'a, T>,
+    b: Operand<'a, T>,
+    beta: T,
+    c: &'a mut [T],
+    ldc: usize,
+    pack: &'a mut [T],
+}
+
+impl<T: Elem> WithSimd for Gemm<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        match tile(self.level) {
+            (12, 2, _) => self.go::<S, 12, 2>(s),
+            (6, 2, _) => self.go::<S, 6, 2>(s),
+            (8, 2, _) => self.go::<S, 8, 2>(s),
+            _ => self.go::<S, 4, 4>(s),
+        }
+    }
+}
+
+impl<T: Elem> Gemm<'_, T> {
+    #[inline(always)]
+    fn go<S: Simd, const MR: usize, const NV: usize>(self, s: S) {
+        let l = T::lanes::<S>();
+        let nr = NV * l;
+        let (_, _, mc) = tile(self.level);
+        let (m, n, k) = (self.m, self.n, self.k);
+        let (a_pack, b_pack) = self.pack.split_at_mut(mc.next_multiple_of(MR) * KC);
+        let c = self.c;
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            let panels = nc.div_ceil(nr);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                pack_b::<T>(self.b, pc, kc, jc, nc, nr, b_pack);
+                // The first K block applies β; the later ones accumulate.
+                let beta = if pc == 0 { self.beta } else { T::ONE };
+                for ic in (0..m).step_by(mc) {
+                    let mcur = mc.min(m - ic);
+                    pack_a::<T, MR>(self.a, ic, mcur, pc, kc, a_pack);
+                    for p in 0..panels {
+                        let bp = &b_pack[p * kc * nr..][..kc * nr];
+                        let cols = nr.min(nc - p * nr);
+                        for (q, ap) in a_pack[..mcur.div_ceil(MR) * MR * kc].chunks_exact(MR * kc).enumerate() {
+                            let rows = MR.min(mcur - q * MR);
+                            let at = (ic + q * MR) * self.ldc + jc + p * nr;
+                            micro::<S, T, MR, NV>(s, ap, bp, kc, self.alpha, beta, &mut c[at..], self.ldc, rows, cols);
+                        }
+                    }
+                }
+            }
+        }
+        if k == 0 {
+            // No K block ran: C ← β C.
+            for i in 0..m {
+                for v in &mut c[i * self.ldc..][..n] {
+                    *v = if self.beta == T::ZERO { T::ZERO } else { self.beta * *v };
+                }
+            }
+        }
+    }
+}
+
+/// Packs `A[ic..ic+mc, pc..pc+kc]` into row panels of `MR` rows, `k`-major
+/// (`out[(q·kc + k)·MR + r] = A[ic + q·MR + r, pc + k]`, zero past `mc`).
+#[inline(always)]
+fn pack_a<T: Elem, const MR: usize>(a: Operand<'_, T>, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [T]) {
+    for q in 0..mc.div_ceil(MR) {
+        let panel = &mut out[q * MR * kc..][..MR * kc];
+        let rows = MR.min(mc - q * MR);
+        for r in 0..MR {
+            if r < rows {
+                let base = (ic + q * MR + r) * a.rs + pc * a.cs;
+                for kk in 0..kc {
+                    panel[kk * MR + r] = a.data[base + kk * a.cs];
+                }
+            } else {
+                for kk in 0..kc {
+                    panel[kk * MR + r] = T::ZERO;
+                }
+            }
+        }
+    }
+}
+
+/// Packs `B[pc..pc+kc, jc..jc+nc]` into column panels of `nr` columns,
+/// `k`-major (`out[(p·kc + k)·nr + c] = B[pc + k, jc + p·nr + c]`, zero past `nc`).
+#[inline(always)]
+fn pack_b<T: Elem>(b: Operand<'_, T>, pc: usize, kc: usize, jc: usize, nc: usize, nr: usize, out: &mut [T]) {
+    for p in 0..nc.div_ceil(nr) {
+        let panel = &mut out[p * kc * nr..][..kc * nr];
+        let cols = nr.min(nc - p * nr);
+        for kk in 0..kc {
+            let row = &mut panel[kk * nr..][..nr];
+            let base = (pc + kk) * b.rs + (jc + p * nr) * b.cs;
+            if b.cs == 1 {
+                row[..cols].copy_from_slice(&b.data[base..base + cols]);
+            } else {
+                for (cc, v) in row[..cols].iter_mut().enumerate() {
+                    *v = b.data[base + cc * b.cs];
+                }
+            }
+            row[cols..].fill(T::ZERO);
+        }
+    }
+}
+
+/// The register tile: `C[0..rows, 0..cols] ← α·(A_panel · B_panel) + β·C`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn micro<S: Simd, T: Elem, const MR: usize, const NV: usize>(
+    s: S,
+    ap: &[T],
+    bp: &[T],
+    kc: usize,
+    alpha: T,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let l = T::lanes::<S>();
+    let zero = T::vsplat(s, T::ZERO);
+    let mut acc = [[zero; NV]; MR];
+    let (bv, _) = T::as_simd::<S>(&bp[..kc * NV * l]);
+    let ap = &ap[..kc * MR];
+    for kk in 0..kc {
+        let b: [T::V<S>; NV] = core::array::from_fn(|v| bv[kk * NV + v]);
+        let a = &ap[kk * MR..][..MR];
+        for r in 0..MR {
+            let x = T::vsplat(s, a[r]);
+            for v in 0..NV {
+                acc[r][v] = T::vfma(s, x, b[v], acc[r][v]);
+            }
+        }
+    }
+    let (va, vb) = (T::vsplat(s, alpha), T::vsplat(s, beta));
+    for (r, acc) in acc.iter().enumerate().take(rows) {
+        let row = &mut c[r * ldc..];
+        for (v, &a) in acc.iter().enumerate() {
+            let j = v * l;
+            if j >= cols {
+                break;
+            }
+            let n = l.min(cols - j);
+            let dst = &mut row[j..j + n];
+            let out = if beta == T::ZERO {
+                T::vmul(s, va, a)
+            } else {
+                T::vfma(s, vb, T::vload_n::<S>(dst), T::vmul(s, va, a))
+            };
+            T::vstore_n::<S>(dst, out);
+        }
+    }
+}
