@@ -2,13 +2,14 @@
 //!
 //! 1. The file is parsed twice: once into a span-carrying tree, to know where
 //!    every key is written, and once into a plain [`toml::Table`].
-//! 2. `[quick]` overrides (with `--quick`), then `--set KEY=VALUE` overrides
-//!    are applied to the table; each overridden key remembers where its value
+//! 2. The overrides of the chosen profile's `[profile.NAME]` table (`--profile NAME`;
+//!    `--quick` is `--profile quick`), then `--set KEY=VALUE` overrides are applied to the table; each overridden key remembers where its value
 //!    came from. An override of a swept key replaces the sweep; an override of
 //!    `sweep.KEY` replaces that sweep list.
 //! 3. The table is deserialized into a [`Spec`] and range-checked, and so is
 //!    every point of the `[sweep]` cartesian product; the claims are checked
-//!    against the configurations.
+//!    against the configurations (those not checked under the profile only for
+//!    their form), and a test that cannot reach its `alpha` with the seeds is refused.
 //!
 //! Every check reports a [`SpecError`] with the dotted key; the loader's
 //! context locates it (file, line and column, or the `--set` argument) and
@@ -26,22 +27,34 @@ use std::path::Path;
 use toml::Value;
 use toml::de::{DeTable, DeValue};
 
-/// Reads and validates a spec: see the module docs.
-pub fn load(path: &Path, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
+/// Reads and validates a spec under `profile` (`None`: the full spec): see the module docs.
+pub fn load(path: &Path, profile: Option<&str>, sets: &[String]) -> Result<Plan, SpecError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| SpecError { file: file.clone(), ..SpecError::new(format!("cannot read the spec file: {e}")) })?;
-    load_str(&file, &text, quick, sets)
+    load_str(&file, &text, profile, sets)
 }
 
 /// [`load()`] on text already read; `file` names it in messages.
-pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
+pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) -> Result<Plan, SpecError> {
     let mut ctx = Context { file: file.to_string(), origins: HashMap::new() };
     let doc = DeTable::parse(text).map_err(|e| ctx.toml_error(text, &e))?;
     index_origins(doc.get_ref(), "", text, &mut ctx.origins);
     let mut table: toml::Table = toml::from_str(text).map_err(|e| ctx.toml_error(text, &e))?;
 
-    let quick_table = table.remove("quick");
+    if table.contains_key("quick") {
+        return Err(ctx.error(Some("quick"), "`[quick]` is now `[profile.quick]` (override tables under [profile.NAME])"));
+    }
+    let profile_tables = match table.remove("profile") {
+        None => toml::Table::new(),
+        Some(Value::Table(t)) => t,
+        Some(_) => return Err(ctx.error(Some("profile"), "must be tables: [profile.NAME]")),
+    };
+    if let Some((name, _)) = profile_tables.iter().find(|(n, v)| !v.is_table() || *n == "full") {
+        let why = if name == "full" { "`full` names the spec without a profile" } else { "must be a table of overrides" };
+        return Err(ctx.error(Some(&format!("profile.{name}")), why));
+    }
+    let profile_names: Vec<String> = profile_tables.keys().cloned().collect();
     let expect_value = table.remove("expect");
     let figures_value = table.remove("figures");
     let mut sweep: Vec<(String, Vec<Value>)> = Vec::new();
@@ -52,10 +65,13 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         }
     }
     let mut overrides: Vec<(String, Value, Origin)> = Vec::new();
-    if quick {
-        let q = quick_table.ok_or_else(|| ctx.error(None, "--quick given but the spec has no [quick] table"))?;
-        for (key, value) in flatten(&q, "") {
-            let origin = ctx.origin_of(&format!("quick.{key}"));
+    if let Some(name) = profile {
+        let q = profile_tables.get(name).ok_or_else(|| {
+            let known = if profile_names.is_empty() { "none".to_string() } else { profile_names.join(", ") };
+            ctx.error(None, format!("--profile {name} given but the spec has no [profile.{name}] table (profiles: {known})"))
+        })?;
+        for (key, value) in flatten(q, "") {
+            let origin = ctx.origin_of(&format!("profile.{name}.{key}"));
             overrides.push((key, value, origin));
         }
     }
@@ -78,6 +94,14 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
     }
 
     let expects = ctx.expects(expect_value)?;
+    for (i, e) in expects.iter().enumerate() {
+        if let Some(p) = e.profiles.iter().flatten().find(|p| *p != "full" && !profile_names.contains(p)) {
+            let known = std::iter::once("full".to_string()).chain(profile_names.iter().cloned()).collect::<Vec<_>>();
+            let err = SpecError::at("profiles", format!("no profile `{p}`; one of {}", known.join(", ")));
+            return Err(ctx.expect_error(i, err));
+        }
+    }
+    let profile_owned = profile.map(str::to_string);
     let figures: Figures = match figures_value {
         None => Figures::default(),
         Some(v) => serde_path_to_error::deserialize(v).map_err(|e| ctx.de_error("figures", &e))?,
@@ -95,11 +119,12 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         let eval: EvalOnly =
             serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| ctx.de_error("", &e))?;
         eval.validate().map_err(|e| ctx.locate(e))?;
-        for (i, e) in expects.iter().enumerate() {
+        for (i, e) in expects.iter().enumerate().filter(|(_, e)| e.applies_to(profile)) {
             eval.validate_expect(e).map_err(|err| ctx.expect_error(i, err))?;
         }
-        let resolved = resolved_toml(&table, &sweep);
-        return Ok(Plan { sweep, configs: Vec::new(), resolved, expects, quick, figures, evaluate: Some(eval) });
+        let resolved = resolved_toml(&table, &sweep, profile);
+        let (configs, evaluate) = (Vec::new(), Some(eval));
+        return Ok(Plan { sweep, configs, resolved, expects, profile: profile_owned, figures, evaluate });
     }
 
     // Two sweep entries must not set the same key (e.g. "model.cell" and a
@@ -148,11 +173,11 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         }
         configs.push(Config { spec, params: point });
     }
-    for (i, e) in expects.iter().enumerate() {
+    for (i, e) in expects.iter().enumerate().filter(|(_, e)| e.applies_to(profile)) {
         expect::validate_sweep(e, &configs).map_err(|err| ctx.expect_error(i, err))?;
     }
-    let resolved = resolved_toml(&table, &sweep);
-    Ok(Plan { sweep, configs, resolved, expects, quick, figures, evaluate: None })
+    let resolved = resolved_toml(&table, &sweep, profile);
+    Ok(Plan { sweep, configs, resolved, expects, profile: profile_owned, figures, evaluate: None })
 }
 
 /// The error context: the file name and where each key's value came from.
@@ -397,9 +422,11 @@ fn cartesian(sweep: &[(String, Vec<Value>)]) -> Vec<Vec<(String, Value)>> {
     points
 }
 
-/// The resolved spec as TOML: the spec's tables with overrides applied, then the `[sweep]` table.
-fn resolved_toml(table: &toml::Table, sweep: &[(String, Vec<Value>)]) -> String {
-    let mut out = toml::to_string(table).expect("a table always serializes");
+/// The resolved spec as TOML: a `# profile: NAME` line under a profile, the spec's tables with
+/// overrides applied, then the `[sweep]` table.
+fn resolved_toml(table: &toml::Table, sweep: &[(String, Vec<Value>)], profile: Option<&str>) -> String {
+    let mut out = profile.map_or(String::new(), |p| format!("# profile: {p}\n"));
+    out.push_str(&toml::to_string(table).expect("a table always serializes"));
     if !sweep.is_empty() {
         let table: toml::Table = sweep.iter().map(|(k, v)| (k.clone(), Value::Array(v.clone()))).collect();
         let mut wrapper = toml::Table::new();
@@ -435,14 +462,14 @@ steps = 3
 "model.hidden" = [4, 8]
 "train.lr" = [0.1, 0.2, 0.3]
 
-[quick]
+[profile.quick]
 train.steps = 1
 "sweep.train.lr" = [0.5]
 "#;
 
     #[test]
     fn sweep_is_a_cartesian_product_first_key_slowest() {
-        let plan = load_str("s.toml", SPEC, false, &[]).unwrap();
+        let plan = load_str("s.toml", SPEC, None, &[]).unwrap();
         let labels: Vec<String> = plan.configs.iter().map(Config::label).collect();
         assert_eq!(labels[0], "model.hidden=4 train.lr=0.1");
         assert_eq!(labels[1], "model.hidden=4 train.lr=0.2");
@@ -454,7 +481,7 @@ train.steps = 1
     #[test]
     fn overrides_replace_values_and_sweeps() {
         let sets = ["model.hidden=16".to_string(), "model.cell=gru".to_string()];
-        let plan = load_str("s.toml", SPEC, true, &sets).unwrap();
+        let plan = load_str("s.toml", SPEC, Some("quick"), &sets).unwrap();
         // --quick replaced the lr sweep and the steps; --set removed hidden from the sweep.
         assert_eq!(plan.sweep, vec![("train.lr".to_string(), vec![Value::Float(0.5)])]);
         let spec = &plan.configs[0].spec;
@@ -465,12 +492,12 @@ train.steps = 1
 
     #[test]
     fn errors_locate_the_value_that_caused_them() {
-        let err = load_str("s.toml", SPEC, false, &["train.lr=-1".into()]).unwrap_err();
+        let err = load_str("s.toml", SPEC, None, &["train.lr=-1".into()]).unwrap_err();
         assert_eq!(err.origin, Some(Origin::Set("train.lr=-1".into())));
         let bad = SPEC.replace("[4, 8]", "[4, 0]");
-        let err = load_str("s.toml", &bad, false, &[]).unwrap_err();
+        let err = load_str("s.toml", &bad, None, &[]).unwrap_err();
         assert_eq!((err.key.as_deref(), err.origin), (Some("model.hidden"), Some(Origin::File { line: 19, col: 1 })));
-        let err = load_str("s.toml", &SPEC.replace("batch = 2", "batch = -2"), false, &[]).unwrap_err();
+        let err = load_str("s.toml", &SPEC.replace("batch = 2", "batch = -2"), None, &[]).unwrap_err();
         assert_eq!((err.key.as_deref(), err.origin), (Some("train.batch"), Some(Origin::File { line: 15, col: 1 })));
     }
 }
