@@ -307,13 +307,7 @@ impl<T: Real> Model<T> {
             )
             .value
         });
-        Gradient {
-            loss,
-            grads,
-            task_grad_norm,
-            step_norms: g.step_norms.iter().map(|v| v.to_f64()).collect(),
-            omega,
-        }
+        Gradient { loss, grads, task_grad_norm, step_norms: g.step_norms.iter().map(|v| v.to_f64()).collect(), omega }
     }
 
     /// Loss and error counts on `batch`; regression outputs count as correct
@@ -352,7 +346,14 @@ mod tests {
 
     fn task_spec(kind: TaskKind, len: usize) -> TaskSpec {
         let variant = (kind == TaskKind::Adding).then_some(AddingVariant::Sum);
-        TaskSpec { kind, seq_len: SeqLen { min: len, max: len }, variant, prefix_len: None, noise_var: None, form: None }
+        TaskSpec {
+            kind,
+            seq_len: SeqLen { min: len, max: len },
+            variant,
+            prefix_len: None,
+            noise_var: None,
+            form: None,
+        }
     }
 
     /// The whole model's gradient (readout, loss and layer) against central
@@ -389,6 +390,52 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The paper-form latch: `y = tanh(a_T)` with the noise weight, the biases and the readout
+    /// frozen; the loss `½(y − d)²` and its gradient (zero on the frozen entries) against
+    /// central differences.
+    #[test]
+    fn paper_latch_model_has_its_frozen_entries_and_half_squared_error() {
+        let mut task = task_spec(TaskKind::Latch, 6);
+        task.prefix_len = Some(2);
+        task.form = Some(crate::spec::LatchForm::Paper);
+        let generator = tasks::make(&task);
+        let spec: ModelSpec =
+            toml::from_str("cell = \"rnn\"\nhidden = 1\ninit = \"uniform\"\ninput_scale = 0.5").unwrap();
+        let mut rng = rng_from_seed(4);
+        let mut model = Model::<f64>::for_task(&spec, &task, generator.input_size(), generator.output_size(), &mut rng);
+        assert_eq!((model.params.layer.w_ih[0], model.params.w_hy[0], model.params.b_y[0]), (1.0, 1.0, 0.0));
+        let batch = generator.generate(&mut rng, 6, 5);
+        let g = model.gradient(&batch, None);
+        // The output is the state: ½ mean (h_T − d)².
+        let (h, _) = model.rnn.forward_infer(
+            &model.params.layer,
+            Dims::new(6, 5),
+            &batch.x,
+            None,
+            None,
+            Parallelism::Sequential,
+        );
+        let Target::Value(d) = &batch.target else { panic!() };
+        let last = &h[h.len() - 5..];
+        let want = 0.5 * last.iter().zip(d).map(|(y, t)| (y - t) * (y - t)).sum::<f64>() / 5.0;
+        assert!((g.loss - want).abs() < 1e-14, "{} vs {want}", g.loss);
+        for (i, range) in model.frozen.clone() {
+            assert!(g.grads.buffers()[i][range].iter().all(|&v| v == 0.0), "buffer {i} not frozen");
+        }
+        let eps = 1e-6;
+        for (buf, j) in [(0, 1), (0, 2), (0, 3), (0, 4), (1, 0)] {
+            let orig = model.params.buffers()[buf][j];
+            model.params.buffers_mut()[buf][j] = orig + eps;
+            let up = model.gradient(&batch, None).loss;
+            model.params.buffers_mut()[buf][j] = orig - eps;
+            let down = model.gradient(&batch, None).loss;
+            model.params.buffers_mut()[buf][j] = orig;
+            let numeric = (up - down) / (2.0 * eps);
+            let a = g.grads.buffers()[buf][j];
+            assert!((a - numeric).abs() <= 1e-7 * (1.0 + numeric.abs()), "buffer {buf}[{j}]: {a} vs {numeric}");
         }
     }
 

@@ -513,8 +513,9 @@ impl SweepData<'_> {
 
     fn arm(&self, e: &Expect, role: &str, i: usize, group: bool, boolean: bool) -> std::io::Result<Arm> {
         let (units, values) = self.values(e, i)?;
-        let best_of = (group && e.best_of.is_some())
-            .then(|| e.best_of.as_ref().and_then(|k| lookup(&self.configs[i], k)).map_or(String::new(), |v| value_text(&v)));
+        let best_of = (group && e.best_of.is_some()).then(|| {
+            e.best_of.as_ref().and_then(|k| lookup(&self.configs[i], k)).map_or(String::new(), |v| value_text(&v))
+        });
         Ok(Arm {
             role: role.into(),
             config: self.configs[i].label(),
@@ -572,7 +573,14 @@ pub fn check_sweep(expects: &[Expect], profile: Option<&str>, data: &SweepData) 
                             arms.push(arm);
                         }
                         None => {
-                            let v = sweep_metric(&e.metric, data.dir, &data.configs[i], i, &data.summaries[i], data.records)?;
+                            let v = sweep_metric(
+                                &e.metric,
+                                data.dir,
+                                &data.configs[i],
+                                i,
+                                &data.summaries[i],
+                                data.records,
+                            )?;
                             all.push(v);
                             arms.push(Arm {
                                 role: "where".into(),
@@ -685,7 +693,8 @@ mod tests {
         let t = run_test(TestKind::Sign, true, 0.05, None, 0.0, &a, Some(&b), true, 0.03);
         assert_eq!((t.statistic["for"].as_u64(), t.statistic["against"].as_u64()), (Some(4), Some(1)));
         // Ties within the tolerance are dropped.
-        let t = run_test(TestKind::Sign, false, 0.05, None, 0.01, &[1.0, 1.005, 0.5], Some(&[1.0, 1.0, 1.0]), true, 0.1);
+        let t =
+            run_test(TestKind::Sign, false, 0.05, None, 0.01, &[1.0, 1.005, 0.5], Some(&[1.0, 1.0, 1.0]), true, 0.1);
         assert_eq!((t.statistic["for"].as_u64(), t.statistic["ties"].as_u64()), (Some(1), Some(2)));
     }
 }

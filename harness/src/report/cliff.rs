@@ -108,7 +108,12 @@ fn descent_values(spec: &DescentSpec, results: &DescentResults, metric: &str, ar
 
 /// Measures and judges the claims of a descent spec: threshold claims combine the starts of
 /// one arm with `reduce`; tests compare the arms start by start (paired).
-pub fn check_descent(spec: &DescentSpec, results: &DescentResults, expects: &[Expect], profile: Option<&str>) -> Vec<Checked> {
+pub fn check_descent(
+    spec: &DescentSpec,
+    results: &DescentResults,
+    expects: &[Expect],
+    profile: Option<&str>,
+) -> Vec<Checked> {
     let units: Vec<u64> = (0..results.arms.len() as u64).collect();
     expects
         .iter()
@@ -140,7 +145,8 @@ pub fn check_descent(spec: &DescentSpec, results: &DescentResults, expects: &[Ex
                     let greater = e.op.is_some_and(Op::greater);
                     let n = units.len();
                     let threshold = e.threshold_for(profile);
-                    let min_p = expect::min_attainable_p(test, greater, n, if two { n } else { 0 }, threshold.unwrap_or(0.5));
+                    let min_p =
+                        expect::min_attainable_p(test, greater, n, if two { n } else { 0 }, threshold.unwrap_or(0.5));
                     let outcome = run_test(
                         test,
                         greater,

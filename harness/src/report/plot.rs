@@ -187,7 +187,8 @@ fn eval_loss(dir: &Path, plots: &Path, plan: &Plan, records: &[RunRecord], label
     }
     let f = &plan.figures;
     let points: Vec<(f64, f64)> = f.paper_points.iter().map(|p| (p[0], p[1])).collect();
-    let extra = Extras { hlines: baselines, points, points_label: f.paper_label.clone().unwrap_or_else(|| "paper".into()) };
+    let extra =
+        Extras { hlines: baselines, points, points_label: f.paper_label.clone().unwrap_or_else(|| "paper".into()) };
     let title = "Held-out loss (median over seeds)";
     lines_with(&plots.join("eval_loss.svg"), title, "training sequences seen", "held-out loss", labels, &series, &extra)
 }

@@ -171,7 +171,7 @@ pub fn bootstrap_median(a: &[f64], b: &[f64], paired: bool, greater: bool, alpha
     let mut sorted = stats.clone();
     sorted.sort_by(f64::total_cmp);
     let bound = if greater { quantile(&sorted, alpha) } else { quantile(&sorted, 1.0 - alpha) };
-    let wrong = stats.iter().filter(|&&s| !(sign * s > 0.0)).count();
+    let wrong = stats.iter().filter(|&&s| (sign * s).partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)).count();
     Bootstrap { estimate, bound, p: (wrong + 1) as f64 / (resamples + 1) as f64 }
 }
 

@@ -171,7 +171,8 @@ fn metrics_csv(outcome: &Outcome) -> String {
     s.push('\n');
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for r in &outcome.metrics {
-        let eval = r.eval.map_or(",,".to_string(), |e| format!("{},{},{}", e.loss, e.error_rate, opt(e.spectral_radius)));
+        let eval =
+            r.eval.map_or(",,".to_string(), |e| format!("{},{},{}", e.loss, e.error_rate, opt(e.spectral_radius)));
         write!(s, "{},{},{},{},{eval}", r.step, r.loss, r.grad_norm, r.clipped_grad_norm).unwrap();
         if with_omega {
             write!(s, ",{}", opt(r.omega)).unwrap();

@@ -235,7 +235,8 @@ fn validate_cliff_expect(e: &Expect) -> Result<(), SpecError> {
     }
     if POINT_METRICS.contains(&e.metric.as_str()) {
         let at =
-            e.at.as_ref().ok_or_else(|| SpecError::at("at", format!("`{}` needs at = {{ w = .., b = .. }}", e.metric)))?;
+            e.at.as_ref()
+                .ok_or_else(|| SpecError::at("at", format!("`{}` needs at = {{ w = .., b = .. }}", e.metric)))?;
         for k in ["w", "b"] {
             if point_coord(at, k).is_none() {
                 return Err(SpecError::at(format!("at.{k}"), "must be a number"));
@@ -248,7 +249,9 @@ fn validate_cliff_expect(e: &Expect) -> Result<(), SpecError> {
         match &e.within {
             Some(Within::Range([lo, hi])) if lo < hi => {}
             Some(Within::Named(n)) if n == "bistable" => {}
-            _ => return Err(SpecError::at("within", "`spike_ratio` needs within = [lo, hi] (lo < hi) or \"bistable\"")),
+            _ => {
+                return Err(SpecError::at("within", "`spike_ratio` needs within = [lo, hi] (lo < hi) or \"bistable\""));
+            }
         }
     } else if CLIFF_METRICS.iter().any(|(m, _)| *m == e.metric) {
         if e.at.is_some() || e.within.is_some() {
@@ -300,7 +303,10 @@ fn validate_descent_expect(d: &DescentSpec, e: &Expect) -> Result<(), SpecError>
             TestKind::Bootstrap => !boolean,
         };
         if !fits {
-            return Err(SpecError::at("test", format!("`{}` does not apply to metric `{}` here", test.name(), e.metric)));
+            return Err(SpecError::at(
+                "test",
+                format!("`{}` does not apply to metric `{}` here", test.name(), e.metric),
+            ));
         }
         let n = d.starts().len();
         let greater = e.op.is_some_and(expect::Op::greater);

@@ -498,14 +498,20 @@ pub fn resolve_test(e: &Expect, configs: &[Config]) -> Result<TestPlan, SpecErro
                 "unpaired samples (the arms differ in model, task or train.batch)"
             }
         );
-        return Err(SpecError::at("test", format!("`{}` does not apply to {what} (metric `{}`)", test.name(), e.metric)));
+        return Err(SpecError::at(
+            "test",
+            format!("`{}` does not apply to {what} (metric `{}`)", test.name(), e.metric),
+        ));
     }
     if e.metric == "solved_end" {
         for &i in w.iter().chain(v.iter().flatten()) {
             if configs[i].spec.train.stop_on_success {
                 return Err(SpecError::at(
                     "metric",
-                    format!("`solved_end` needs train.stop_on_success = false (`{}` stops at the first hit)", configs[i].label()),
+                    format!(
+                        "`solved_end` needs train.stop_on_success = false (`{}` stops at the first hit)",
+                        configs[i].label()
+                    ),
                 ));
             }
         }
@@ -523,13 +529,18 @@ pub fn check_reachable(e: &Expect, test: TestKind, two_sample: bool, n: usize, m
     if min_p <= alpha {
         return Ok(());
     }
+    let alpha_text = if alpha >= 1e-3 { alpha.to_string() } else { format!("{alpha:e}") };
     let greater = e.op.is_some_and(Op::greater);
     let needs = units_needed(test, greater, two_sample, e.threshold.unwrap_or(0.5), alpha)
         .map_or("more than 10,000".to_string(), |k| k.to_string());
-    let extra = if test == TestKind::Bootstrap { format!(" (the bootstrap needs at least {BOOTSTRAP_MIN_N})") } else { String::new() };
+    let extra = if test == TestKind::Bootstrap {
+        format!(" (the bootstrap needs at least {BOOTSTRAP_MIN_N})")
+    } else {
+        String::new()
+    };
     Err(SpecError::new(format!(
         "claim \"{}\": the {} test with {n} seeds (units) per arm can reach p = {min_p:.3e} at best, above alpha = \
-         {alpha}; it needs at least {needs} seeds per arm{extra}, or `profiles` without this profile",
+         {alpha_text}; it needs at least {needs} seeds per arm{extra}, or `profiles` without this profile",
         e.claim,
         test.name()
     )))
@@ -563,10 +574,16 @@ pub fn validate_sweep(e: &Expect, configs: &[Config]) -> Result<(), SpecError> {
         for &i in selected.iter().chain(&versus) {
             let s = &configs[i].spec;
             if s.log.grad_norms_every == 0 {
-                return Err(SpecError::at("metric", format!("`grad_ratio_at_lag` needs log.grad_norms_every > 0 (`{}`)", configs[i].label())));
+                return Err(SpecError::at(
+                    "metric",
+                    format!("`grad_ratio_at_lag` needs log.grad_norms_every > 0 (`{}`)", configs[i].label()),
+                ));
             }
             if lag >= s.task.seq_len.min {
-                return Err(SpecError::at("lag", format!("must be below the shortest sequence length {}", s.task.seq_len.min)));
+                return Err(SpecError::at(
+                    "lag",
+                    format!("must be below the shortest sequence length {}", s.task.seq_len.min),
+                ));
             }
         }
     } else if e.lag.is_some() {
@@ -625,7 +642,10 @@ pub fn validate_common(e: &Expect) -> Result<(), SpecError> {
                     return Err(SpecError::at("threshold", "a two-sample test (with `versus`) takes no threshold"));
                 }
                 (false, None) => {
-                    return Err(SpecError::at("threshold", "a one-sample test needs a threshold (binomial: the rate under H0)"));
+                    return Err(SpecError::at(
+                        "threshold",
+                        "a one-sample test needs a threshold (binomial: the rate under H0)",
+                    ));
                 }
                 _ => {}
             }
@@ -633,7 +653,10 @@ pub fn validate_common(e: &Expect) -> Result<(), SpecError> {
                 && let Some(p0) = e.threshold
                 && !(p0 > 0.0 && p0 < 1.0)
             {
-                return Err(SpecError::at("threshold", format!("the binomial test's rate must be in (0, 1), got {p0}")));
+                return Err(SpecError::at(
+                    "threshold",
+                    format!("the binomial test's rate must be in (0, 1), got {p0}"),
+                ));
             }
             if let Some(t) = e.tie_tolerance {
                 if t < 0.0 {
@@ -646,7 +669,10 @@ pub fn validate_common(e: &Expect) -> Result<(), SpecError> {
         }
         Form::Describe => {
             if e.kind != ClaimKind::Report {
-                return Err(SpecError::at("op", "a claim needs op and threshold (only kind = \"report\" may omit them)"));
+                return Err(SpecError::at(
+                    "op",
+                    "a claim needs op and threshold (only kind = \"report\" may omit them)",
+                ));
             }
             if e.threshold.is_some() {
                 return Err(SpecError::at("op", "a threshold needs op"));

@@ -43,7 +43,9 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
     let mut table: toml::Table = toml::from_str(text).map_err(|e| ctx.toml_error(text, &e))?;
 
     if table.contains_key("quick") {
-        return Err(ctx.error(Some("quick"), "`[quick]` is now `[profile.quick]` (override tables under [profile.NAME])"));
+        return Err(
+            ctx.error(Some("quick"), "`[quick]` is now `[profile.quick]` (override tables under [profile.NAME])")
+        );
     }
     let profile_tables = match table.remove("profile") {
         None => toml::Table::new(),
@@ -51,7 +53,8 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
         Some(_) => return Err(ctx.error(Some("profile"), "must be tables: [profile.NAME]")),
     };
     if let Some((name, _)) = profile_tables.iter().find(|(n, v)| !v.is_table() || *n == "full") {
-        let why = if name == "full" { "`full` names the spec without a profile" } else { "must be a table of overrides" };
+        let why =
+            if name == "full" { "`full` names the spec without a profile" } else { "must be a table of overrides" };
         return Err(ctx.error(Some(&format!("profile.{name}")), why));
     }
     let profile_names: Vec<String> = profile_tables.keys().cloned().collect();
@@ -68,7 +71,10 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
     if let Some(name) = profile {
         let q = profile_tables.get(name).ok_or_else(|| {
             let known = if profile_names.is_empty() { "none".to_string() } else { profile_names.join(", ") };
-            ctx.error(None, format!("--profile {name} given but the spec has no [profile.{name}] table (profiles: {known})"))
+            ctx.error(
+                None,
+                format!("--profile {name} given but the spec has no [profile.{name}] table (profiles: {known})"),
+            )
         })?;
         for (key, value) in flatten(q, "") {
             let origin = ctx.origin_of(&format!("profile.{name}.{key}"));

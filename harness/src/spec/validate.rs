@@ -132,7 +132,6 @@ impl Spec {
         finite_at_least(r.l2, 0.0, "train.l2")?;
         if let Some(on) = &r.penalty_on {
             check(!on.is_empty(), "train.penalty_on", || "must name at least one of ih, hh, hy".into())?;
-            check(r.l1 > 0.0 || r.l2 > 0.0, "train.penalty_on", || "applies only with train.l1 or train.l2".into())?;
         }
         check(r.eval_every >= 1, "train.eval_every", || "must be at least 1".into())?;
         check(r.eval_size >= 1, "train.eval_size", || "must be at least 1".into())?;
@@ -143,16 +142,22 @@ impl Spec {
             check(tol.is_finite() && tol > 0.0, "train.success_tolerance", || format!("must be > 0, got {tol}"))?;
         }
         if let Some(rate) = r.success_error_rate {
-            check((0.0..=1.0).contains(&rate), "train.success_error_rate", || format!("must be in [0, 1], got {rate}"))?;
+            check((0.0..=1.0).contains(&rate), "train.success_error_rate", || {
+                format!("must be in [0, 1], got {rate}")
+            })?;
         }
         if let Some(l) = r.success_loss {
-            check(l.is_finite() && l >= 0.0, "train.success_loss", || format!("must be a finite number >= 0, got {l}"))?;
+            check(l.is_finite() && l >= 0.0, "train.success_loss", || {
+                format!("must be a finite number >= 0, got {l}")
+            })?;
         }
         if let Some(n) = r.diverge_norm {
             check(n > 0.0 && !n.is_nan(), "train.diverge_norm", || format!("must be > 0 (inf: never), got {n}"))?;
         }
         if let Some(f) = r.diverge_loss_factor {
-            check(f > 1.0 && !f.is_nan(), "train.diverge_loss_factor", || format!("must be > 1 (inf: never), got {f}"))?;
+            check(f > 1.0 && !f.is_nan(), "train.diverge_loss_factor", || {
+                format!("must be > 1 (inf: never), got {f}")
+            })?;
         }
 
         check(self.log.every >= 1, "log.every", || "must be at least 1".into())?;

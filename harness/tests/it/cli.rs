@@ -225,7 +225,9 @@ eval_size = 20
         assert!(last.starts_with(&format!("{at},")), "last metrics row {last}");
         let norm: f64 = last.split(',').nth(2).unwrap().parse().unwrap_or(f64::NAN);
         match reason {
-            "nonfinite" => assert!(!norm.is_finite() || !last.split(',').nth(1).unwrap().parse::<f64>().unwrap().is_finite()),
+            "nonfinite" => {
+                assert!(!norm.is_finite() || !last.split(',').nth(1).unwrap().parse::<f64>().unwrap().is_finite())
+            }
             "norm" => assert!(norm > 1e10, "{last}"),
             "loss" => {}
             other => panic!("reason {other}"),
@@ -371,7 +373,12 @@ fn bad_overrides_are_rejected() {
     rejects("set", SMALL, &["--set", "model.hidden=0"], &["--set model.hidden=0", "model.hidden"]);
     rejects("set-key", SMALL, &["--set", "train.lrate=0.1"], &["train.lrate", "did you mean `lr`"]);
     rejects("quick", SMALL, &["--quick"], &["[profile.quick]"]);
-    rejects("old-quick", &format!("{SMALL}\n[quick]\n\"train.steps\" = 3\n"), &["--quick"], &["`[quick]` is now `[profile.quick]`"]);
+    rejects(
+        "old-quick",
+        &format!("{SMALL}\n[quick]\n\"train.steps\" = 3\n"),
+        &["--quick"],
+        &["`[quick]` is now `[profile.quick]`"],
+    );
     rejects("profile", SMALL, &["--profile", "paper"], &["[profile.paper]"]);
 }
 
@@ -389,7 +396,8 @@ fn syntax_errors_and_unreadable_files_are_rejected() {
 #[test]
 fn quick_overrides_apply() {
     let dir = temp_dir("quick");
-    let spec = write_spec(&dir, &format!("{SMALL}\n[profile.quick]\n\"train.steps\" = 3\n\"sweep.model.cell\" = [\"gru\"]\n"));
+    let spec =
+        write_spec(&dir, &format!("{SMALL}\n[profile.quick]\n\"train.steps\" = 3\n\"sweep.model.cell\" = [\"gru\"]\n"));
     let out = dir.join("out");
     let o = harness(&[&spec, "--out", out.to_str().unwrap(), "--quick"]);
     assert!(o.status.success(), "{}", stderr(&o));

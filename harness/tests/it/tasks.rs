@@ -8,7 +8,14 @@ use harness::tasks::{self, Batch, Target};
 use kernels::train::init::{SeedRng, rng_from_seed};
 
 fn spec(kind: TaskKind, len: usize) -> TaskSpec {
-    TaskSpec { kind, seq_len: SeqLen { min: len, max: len }, variant: None, prefix_len: None, noise_var: None, form: None }
+    TaskSpec {
+        kind,
+        seq_len: SeqLen { min: len, max: len },
+        variant: None,
+        prefix_len: None,
+        noise_var: None,
+        form: None,
+    }
 }
 
 fn generate(task: &TaskSpec, len: usize, batch: usize, seed: u64) -> Batch {
