@@ -28,6 +28,10 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    if sorted[lo] == sorted[hi] {
+        // Also for infinite values, where the interpolation below would give NaN.
+        return sorted[lo];
+    }
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
@@ -259,5 +263,7 @@ mod tests {
         assert_eq!(quantile(&v, 0.0), 1.0);
         assert_eq!(quantile(&v, 1.0), 8.0);
         assert_eq!(quantile(&v, 0.5), 3.0);
+        assert_eq!(quantile(&[1.0, f64::INFINITY, f64::INFINITY], 0.5), f64::INFINITY);
+        assert_eq!(quantile(&[1.0, 2.0, f64::INFINITY, f64::INFINITY], 0.5), f64::INFINITY);
     }
 }

@@ -136,13 +136,8 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
     // Two sweep entries must not set the same key (e.g. "model.cell" and a
     // table-valued "model" sweep that also sets `cell`): one would silently win.
     let leaves_of = |key: &str, values: &[Value]| -> Vec<String> {
-        let mut leaves: Vec<String> = values
-            .iter()
-            .flat_map(|v| match v {
-                Value::Table(_) => flatten(v, key).into_iter().map(|(k, _)| k).collect(),
-                _ => vec![key.to_string()],
-            })
-            .collect();
+        let mut leaves: Vec<String> =
+            values.iter().flat_map(|v| point_leaves(key, v).into_iter().map(|(k, _)| k)).collect();
         leaves.sort();
         leaves.dedup();
         leaves
@@ -160,13 +155,7 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
     for point in cartesian(&sweep) {
         let mut t = table.clone();
         for (key, value) in &point {
-            // A table value sets each of its keys under `key` (a sweep over variants,
-            // e.g. "train" = [{ clip = "none" }, { clip = "norm", omega_alpha = 0.5 }]).
-            let leaves = match value {
-                Value::Table(_) => flatten(value, key),
-                _ => vec![(key.clone(), value.clone())],
-            };
-            for (k, v) in leaves {
+            for (k, v) in point_leaves(key, value) {
                 // Blamed on the swept key, whose `[sweep]` entry wrote the value.
                 set_path(&mut t, &k, v)
                     .map_err(|e| ctx.swept(&point).locate(SpecError { key: Some(key.clone()), ..e }))?;
@@ -177,7 +166,15 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
             let message = format!("sweep points `{}` and `{}` are the same configuration", same.label(), label(&point));
             return Err(ctx.swept(&point).error(point.first().map(|(k, _)| k.as_str()), message));
         }
-        configs.push(Config { spec, params: point });
+        // An arm is named by its `name` in labels and selectors.
+        let params = point
+            .into_iter()
+            .map(|(k, v)| match (k.as_str(), &v) {
+                (ARM, Value::Table(t)) => (k, t.get("name").cloned().unwrap_or(v)),
+                _ => (k, v),
+            })
+            .collect();
+        configs.push(Config { spec, params });
     }
     for (i, e) in expects.iter().enumerate().filter(|(_, e)| e.applies_to(profile)) {
         expect::validate_sweep(e, &configs).map_err(|err| ctx.expect_error(i, err))?;
@@ -287,16 +284,33 @@ impl Context {
         self.locate(SpecError { origin, ..SpecError::new(e.message().trim()) })
     }
 
-    /// The values of the sweep entry `key` (`sweep.DOTTED.KEY`): a non-empty list.
+    /// The values of the sweep entry `key` (`sweep.DOTTED.KEY`): a non-empty list; for
+    /// `sweep.arm`, tables with a unique string `name` and dotted keys of any section but `experiment`.
     fn sweep_values(&self, key: &str, value: Value) -> Result<Vec<Value>, SpecError> {
         if key.starts_with("sweep.experiment.") {
             return Err(self.error(Some(key), "[experiment] keys cannot be swept"));
         }
-        match value {
-            Value::Array(v) if !v.is_empty() => Ok(v),
-            Value::Array(_) => Err(self.error(Some(key), "a sweep needs at least one value")),
-            other => Err(self.error(Some(key), format!("a sweep takes a list of values, got `{other}`"))),
+        let values = match value {
+            Value::Array(v) if !v.is_empty() => v,
+            Value::Array(_) => return Err(self.error(Some(key), "a sweep needs at least one value")),
+            other => return Err(self.error(Some(key), format!("a sweep takes a list of values, got `{other}`"))),
+        };
+        if key == "sweep.arm" {
+            let mut names = Vec::new();
+            for v in &values {
+                let name = v.as_table().and_then(|t| t.get("name")).and_then(Value::as_str).ok_or_else(|| {
+                    self.error(Some(key), "each arm is a table with a name: { name = \"...\", \"train.lr\" = 0.1, ... }")
+                })?;
+                if names.contains(&name) {
+                    return Err(self.error(Some(key), format!("two arms are named `{name}`")));
+                }
+                names.push(name);
+                if let Some((k, _)) = point_leaves("arm", v).into_iter().find(|(k, _)| k.starts_with("experiment.")) {
+                    return Err(self.error(Some(key), format!("an arm cannot set `{k}` ([experiment] keys cannot be swept)")));
+                }
+            }
         }
+        Ok(values)
     }
 
     /// Deserializes and validates one configuration.
@@ -365,6 +379,24 @@ fn index_origins(table: &DeTable<'_>, prefix: &str, text: &str, out: &mut HashMa
 
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
+}
+
+/// The sweep key whose values are named points: tables of dotted keys of any section.
+const ARM: &str = "arm";
+
+/// The keys a sweep value sets: a plain value sets `key`; a table sets each of its keys under
+/// `key` (a sweep over variants, e.g. "train" = [{ clip = "none" }, { clip = "norm" }]); an
+/// `arm` table sets its dotted keys from the root, all but its `name`.
+fn point_leaves(key: &str, value: &Value) -> Vec<(String, Value)> {
+    match value {
+        Value::Table(t) if key == ARM => {
+            let mut rest = t.clone();
+            rest.remove("name");
+            flatten(&Value::Table(rest), "")
+        }
+        Value::Table(_) => flatten(value, key),
+        _ => vec![(key.to_string(), value.clone())],
+    }
 }
 
 /// The leaves of a (nested) table as dotted keys, in order.
