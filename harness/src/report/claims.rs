@@ -539,7 +539,7 @@ pub fn check_sweep(expects: &[Expect], profile: Option<&str>, data: &SweepData) 
         let boolean = expect::run_metric_is_boolean(&e.metric);
         match e.form() {
             Form::Test => {
-                let plan: TestPlan = expect::resolve_test(e, data.configs).map_err(io)?;
+                let plan: TestPlan = expect::resolve_test(e, data.configs, profile).map_err(io)?;
                 let boolean = plan.boolean;
                 let w = data.best(&plan.where_candidates);
                 let mut arms = vec![data.arm(e, "where", w, plan.where_candidates.len() > 1, boolean)?];

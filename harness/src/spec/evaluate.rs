@@ -179,10 +179,10 @@ impl EvalOnly {
     }
 
     /// Checks one claim's keys against this spec; an error's key is relative to the claim's table.
-    pub fn validate_expect(&self, e: &Expect) -> Result<(), SpecError> {
+    pub fn validate_expect(&self, e: &Expect, profile: Option<&str>) -> Result<(), SpecError> {
         match &self.evaluate {
             EvaluateSpec::OneUnitCliff(_) => validate_cliff_expect(e),
-            EvaluateSpec::OneUnitDescent(d) => validate_descent_expect(d, e),
+            EvaluateSpec::OneUnitDescent(d) => validate_descent_expect(d, e, profile),
         }
     }
 }
@@ -278,7 +278,7 @@ pub fn descent_arm(selector: &toml::Table) -> Result<usize, SpecError> {
         .ok_or_else(|| SpecError::at("arm", "must be arm = \"unclipped\" or arm = \"clipped\""))
 }
 
-fn validate_descent_expect(d: &DescentSpec, e: &Expect) -> Result<(), SpecError> {
+fn validate_descent_expect(d: &DescentSpec, e: &Expect, profile: Option<&str>) -> Result<(), SpecError> {
     let boolean = DESCENT_METRICS.iter().find(|(m, _, _)| *m == e.metric).map(|(_, b, _)| *b).ok_or_else(|| {
         let names: Vec<&str> = DESCENT_METRICS.iter().map(|(m, _, _)| *m).collect();
         SpecError::at("metric", format!("unknown metric `{}`; one of {}", e.metric, names.join(", ")))
@@ -310,8 +310,9 @@ fn validate_descent_expect(d: &DescentSpec, e: &Expect) -> Result<(), SpecError>
         }
         let n = d.starts().len();
         let greater = e.op.is_some_and(expect::Op::greater);
-        let min_p = expect::min_attainable_p(test, greater, n, if two { n } else { 0 }, e.threshold.unwrap_or(0.5));
-        expect::check_reachable(e, test, two, n, min_p)?;
+        let p0 = e.threshold_for(profile).unwrap_or(0.5);
+        let min_p = expect::min_attainable_p(test, greater, n, if two { n } else { 0 }, p0);
+        expect::check_reachable(e, test, two, n, min_p, profile)?;
     }
     Ok(())
 }

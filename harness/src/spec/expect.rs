@@ -457,7 +457,7 @@ fn side(configs: &[Config], chosen: Vec<usize>, best_of: Option<&str>) -> Result
 
 /// Resolves a test claim (its [`Form`] is `Test`) against the configurations: the candidates
 /// of each side, the pairing, the test, the number of seeds and the smallest attainable p.
-pub fn resolve_test(e: &Expect, configs: &[Config]) -> Result<TestPlan, SpecError> {
+pub fn resolve_test(e: &Expect, configs: &[Config], profile: Option<&str>) -> Result<TestPlan, SpecError> {
     let boolean = run_metric_is_boolean(&e.metric)
         .ok_or_else(|| SpecError::at("metric", format!("a test needs a per-run metric, not `{}`", e.metric)))?;
     let best = e.best_of.as_deref();
@@ -517,21 +517,28 @@ pub fn resolve_test(e: &Expect, configs: &[Config]) -> Result<TestPlan, SpecErro
         }
     }
     let n = configs[w[0]].spec.experiment.seeds.values().len();
-    let p0 = e.threshold.unwrap_or(0.5);
+    let p0 = e.threshold_for(profile).unwrap_or(0.5);
     let greater = e.op.is_some_and(Op::greater);
     let min_p = min_attainable_p(test, greater, n, if two { n } else { 0 }, p0);
     Ok(TestPlan { test, boolean, paired, where_candidates: w, versus_candidates: v, n, min_p })
 }
 
 /// The load-time refusal of a test that cannot reach `alpha` with `n` units per arm.
-pub fn check_reachable(e: &Expect, test: TestKind, two_sample: bool, n: usize, min_p: f64) -> Result<(), SpecError> {
+pub fn check_reachable(
+    e: &Expect,
+    test: TestKind,
+    two_sample: bool,
+    n: usize,
+    min_p: f64,
+    profile: Option<&str>,
+) -> Result<(), SpecError> {
     let alpha = e.alpha();
     if min_p <= alpha {
         return Ok(());
     }
     let alpha_text = if alpha >= 1e-3 { alpha.to_string() } else { format!("{alpha:e}") };
     let greater = e.op.is_some_and(Op::greater);
-    let needs = units_needed(test, greater, two_sample, e.threshold.unwrap_or(0.5), alpha)
+    let needs = units_needed(test, greater, two_sample, e.threshold_for(profile).unwrap_or(0.5), alpha)
         .map_or("more than 10,000".to_string(), |k| k.to_string());
     let extra = if test == TestKind::Bootstrap {
         format!(" (the bootstrap needs at least {BOOTSTRAP_MIN_N})")
@@ -549,7 +556,7 @@ pub fn check_reachable(e: &Expect, test: TestKind, two_sample: bool, n: usize, m
 /// Checks a training-sweep claim that is checked under the active profile (the selectors,
 /// the metric, and for a test that it can reach `alpha`); an error's key is relative to the
 /// claim's table.
-pub fn validate_sweep(e: &Expect, configs: &[Config]) -> Result<(), SpecError> {
+pub fn validate_sweep(e: &Expect, configs: &[Config], profile: Option<&str>) -> Result<(), SpecError> {
     let aggregate = SWEEP_METRICS.iter().any(|(m, _)| *m == e.metric);
     if !aggregate && run_metric_is_boolean(&e.metric).is_none() {
         let mut names: Vec<&str> = SWEEP_METRICS.iter().map(|(m, _)| *m).collect();
@@ -560,8 +567,8 @@ pub fn validate_sweep(e: &Expect, configs: &[Config]) -> Result<(), SpecError> {
         return Err(SpecError::at("at", "`at` and `within` apply only to evaluate-only specs"));
     }
     let (selected, versus) = if e.form() == Form::Test {
-        let plan = resolve_test(e, configs)?;
-        check_reachable(e, plan.test, plan.versus_candidates.is_some(), plan.n, plan.min_p)?;
+        let plan = resolve_test(e, configs, profile)?;
+        check_reachable(e, plan.test, plan.versus_candidates.is_some(), plan.n, plan.min_p, profile)?;
         (plan.where_candidates, plan.versus_candidates.unwrap_or_default())
     } else {
         if e.best_of.is_some() {

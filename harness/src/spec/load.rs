@@ -126,7 +126,7 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
             serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| ctx.de_error("", &e))?;
         eval.validate().map_err(|e| ctx.locate(e))?;
         for (i, e) in expects.iter().enumerate().filter(|(_, e)| e.applies_to(profile)) {
-            eval.validate_expect(e).map_err(|err| ctx.expect_error(i, err))?;
+            eval.validate_expect(e, profile).map_err(|err| ctx.expect_error(i, err))?;
         }
         let resolved = resolved_toml(&table, &sweep, profile);
         let (configs, evaluate) = (Vec::new(), Some(eval));
@@ -177,7 +177,7 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
         configs.push(Config { spec, params });
     }
     for (i, e) in expects.iter().enumerate().filter(|(_, e)| e.applies_to(profile)) {
-        expect::validate_sweep(e, &configs).map_err(|err| ctx.expect_error(i, err))?;
+        expect::validate_sweep(e, &configs, profile).map_err(|err| ctx.expect_error(i, err))?;
     }
     let resolved = resolved_toml(&table, &sweep, profile);
     Ok(Plan { sweep, configs, resolved, expects, profile: profile_owned, figures, evaluate: None })
@@ -299,14 +299,19 @@ impl Context {
             let mut names = Vec::new();
             for v in &values {
                 let name = v.as_table().and_then(|t| t.get("name")).and_then(Value::as_str).ok_or_else(|| {
-                    self.error(Some(key), "each arm is a table with a name: { name = \"...\", \"train.lr\" = 0.1, ... }")
+                    self.error(
+                        Some(key),
+                        "each arm is a table with a name: { name = \"...\", \"train.lr\" = 0.1, ... }",
+                    )
                 })?;
                 if names.contains(&name) {
                     return Err(self.error(Some(key), format!("two arms are named `{name}`")));
                 }
                 names.push(name);
                 if let Some((k, _)) = point_leaves("arm", v).into_iter().find(|(k, _)| k.starts_with("experiment.")) {
-                    return Err(self.error(Some(key), format!("an arm cannot set `{k}` ([experiment] keys cannot be swept)")));
+                    return Err(
+                        self.error(Some(key), format!("an arm cannot set `{k}` ([experiment] keys cannot be swept)"))
+                    );
                 }
             }
         }
@@ -526,6 +531,35 @@ train.steps = 1
         assert_eq!((spec.model.hidden, spec.train.steps, spec.train.lr), (16, 1, 0.5));
         assert_eq!(spec.model.cell, crate::spec::sections::CellKind::Gru);
         assert!(plan.resolved.contains("hidden = 16") && plan.resolved.contains("\"train.lr\" = [0.5]"));
+    }
+
+    #[test]
+    fn arms_are_named_points_of_any_section() {
+        let text = SPEC.replace(
+            "[sweep]\n\"model.hidden\" = [4, 8]\n\"train.lr\" = [0.1, 0.2, 0.3]",
+            "[sweep]\n\"train.lr\" = [0.1, 0.2]\narm = [{ name = \"a\" }, { name = \"b\", \"model.hidden\" = 8, task = { seq_len = 7 } }]",
+        );
+        let plan = load_str("s.toml", &text, None, &[]).unwrap();
+        let labels: Vec<String> = plan.configs.iter().map(Config::label).collect();
+        assert_eq!(labels, ["train.lr=0.1 arm=a", "train.lr=0.1 arm=b", "train.lr=0.2 arm=a", "train.lr=0.2 arm=b"]);
+        let b = &plan.configs[1].spec;
+        assert_eq!((b.model.hidden, b.task.seq_len.min), (8, 7));
+        let dup = text.replace("name = \"b\"", "name = \"a\"");
+        assert!(load_str("s.toml", &dup, None, &[]).unwrap_err().message.contains("two arms are named `a`"));
+        let clash = text.replace("{ name = \"a\" }", "{ name = \"a\", \"train.lr\" = 0.5 }");
+        assert!(load_str("s.toml", &clash, None, &[]).unwrap_err().message.contains("both set `train.lr`"));
+    }
+
+    #[test]
+    fn profiles_are_named_override_tables() {
+        let text = format!("{SPEC}\n[profile.paper]\n\"train.steps\" = 9\n");
+        let plan = load_str("s.toml", &text, Some("paper"), &[]).unwrap();
+        assert_eq!((plan.configs[0].spec.train.steps, plan.profile.as_deref()), (9, Some("paper")));
+        assert!(plan.resolved.starts_with("# profile: paper\n"));
+        let err = load_str("s.toml", &text, Some("fast"), &[]).unwrap_err();
+        assert!(err.message.contains("no [profile.fast] table (profiles: quick, paper)"), "{}", err.message);
+        let err = load_str("s.toml", &SPEC.replace("[profile.quick]", "[quick]"), Some("quick"), &[]).unwrap_err();
+        assert!(err.message.contains("`[quick]` is now `[profile.quick]`"));
     }
 
     #[test]
