@@ -403,3 +403,29 @@ threshold = 100.0
     }
     assert!((peaks[0] - peaks[1]).abs() <= 1e-6 * peaks[1], "{peaks:?}");
 }
+
+/// Every spec in `experiments/` loads under the full profile and under each profile it
+/// defines: its claims name real configurations and every test can reach its alpha.
+#[test]
+fn every_experiment_spec_loads_under_each_of_its_profiles() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
+    let mut specs: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 10, "{specs:?}");
+    for path in specs {
+        let text = fs::read_to_string(&path).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let profiles: Vec<String> =
+            table.get("profile").and_then(|p| p.as_table()).map(|t| t.keys().cloned().collect()).unwrap_or_default();
+        assert!(profiles.iter().any(|p| p == "quick"), "{} has no [profile.quick]", path.display());
+        for profile in std::iter::once(None).chain(profiles.iter().map(|p| Some(p.as_str()))) {
+            if let Err(e) = harness::spec::load(&path, profile, &[]) {
+                panic!("{} under {profile:?}: {e}", path.display());
+            }
+        }
+    }
+}
