@@ -9,7 +9,7 @@
 use crate::report::{claims, plot, summary};
 use crate::run::manifest::{self, Manifest};
 use crate::run::{output, sweep};
-use crate::spec::{self, Plan};
+use crate::spec::{self, EvaluateSpec, Plan};
 use crate::{report, run};
 use clap::Parser;
 use std::fs;
@@ -32,7 +32,10 @@ pub struct Args {
     /// Override a spec key, e.g. `--set model.hidden=32` (TOML value syntax; bare words are strings).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Apply the spec's `[quick]` overrides (a reduced version for CI and a first look).
+    /// Apply the spec's `[profile.NAME]` overrides (e.g. `quick`, `paper`).
+    #[arg(long, value_name = "NAME", conflicts_with = "quick")]
+    pub profile: Option<String>,
+    /// The same as `--profile quick` (a reduced version for CI and a first look).
     #[arg(long)]
     pub quick: bool,
     /// Finish an interrupted sweep in --out, skipping the runs that are complete.
@@ -43,7 +46,8 @@ pub struct Args {
 /// The binary's entry point.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    let plan = match spec::load(&args.spec, args.quick, &args.sets) {
+    let profile = if args.quick { Some("quick".to_string()) } else { args.profile.clone() };
+    let plan = match spec::load(&args.spec, profile.as_deref(), &args.sets) {
         Ok(plan) => plan,
         Err(e) => return fail(2, &e.to_string()),
     };
@@ -80,17 +84,28 @@ fn fail(code: u8, message: &str) -> ExitCode {
 fn run_plan(plan: &Plan, dir: &Path, threads: usize, resume: bool) -> io::Result<bool> {
     fs::create_dir_all(dir)?;
     fs::write(dir.join("spec.toml"), &plan.resolved)?;
-    let mut manifest = Manifest::start(threads);
+    let mut manifest = Manifest::start(threads, plan.profile.clone());
     write_json(&dir.join("manifest.json"), &manifest)?;
+    let profile = plan.profile.as_deref();
     if let Some(eval) = &plan.evaluate {
-        let results = run::cliff::compute(&eval.evaluate);
-        run::cliff::write(dir, &results)?;
-        report::cliff::write_figures(dir, &eval.evaluate, &results)?;
+        let checked = match &eval.evaluate {
+            EvaluateSpec::OneUnitCliff(c) => {
+                let results = run::cliff::compute(c);
+                run::cliff::write(dir, &results)?;
+                report::cliff::write_figures(dir, c, &results)?;
+                report::cliff::check(c, &results, &plan.expects, profile)
+            }
+            EvaluateSpec::OneUnitDescent(d) => {
+                let results = run::cliff::compute_descent(d);
+                run::cliff::write_descent(dir, d, &results)?;
+                report::cliff::write_descent_figure(dir, &results)?;
+                report::cliff::check_descent(d, &results, &plan.expects, profile)
+            }
+        };
         manifest.end_time = Some(manifest::now_rfc3339());
         write_json(&dir.join("manifest.json"), &manifest)?;
-        let checked = report::cliff::check(&eval.evaluate, &results, &plan.expects, plan.quick);
         println!("results in {}", dir.display());
-        return claims::report(dir, &checked);
+        return claims::report(dir, profile, &checked);
     }
     let records = sweep::execute(plan, dir, sweep::Options { threads, resume })?;
     output::write_jsonl(&dir.join("runs.jsonl"), &records)?;
@@ -101,8 +116,9 @@ fn run_plan(plan: &Plan, dir: &Path, threads: usize, resume: bool) -> io::Result
     write_json(&dir.join("manifest.json"), &manifest)?;
     print!("{}", summary::table(plan, &summaries));
     println!("results in {}", dir.display());
-    let checked = claims::check_sweep(&plan.expects, plan.quick, dir, &plan.configs, &summaries, &records)?;
-    claims::report(dir, &checked)
+    let data = claims::SweepData { dir, configs: &plan.configs, summaries: &summaries, records: &records };
+    let checked = claims::check_sweep(&plan.expects, profile, &data)?;
+    claims::report(dir, profile, &checked)
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> io::Result<()> {

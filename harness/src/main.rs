@@ -1,4 +1,4 @@
-//! `harness SPEC.toml [--out DIR] [--threads N] [--set KEY=VALUE]... [--quick] [--resume]`
+//! `harness SPEC.toml [--out DIR] [--threads N] [--set KEY=VALUE]... [--profile NAME | --quick] [--resume]`
 
 fn main() -> std::process::ExitCode {
     harness::cli::main()

@@ -4,7 +4,7 @@
 //! kernels' BPTT) and its evaluation.
 
 use super::loss;
-use crate::spec::{ActivationKind, CellKind, InitKind, ModelSpec};
+use crate::spec::{ActivationKind, CellKind, InitKind, ModelSpec, PenaltyTarget, TaskSpec};
 use crate::tasks::{Batch, Target};
 use kernels::train::init::{SeedRng, gaussian, orthogonal, scaled_identity, sparse, uniform};
 use kernels::{Activation, BackwardOpts, Cell, Dims, Parallelism, Real, Rnn, Upstream, Weights};
@@ -31,6 +31,15 @@ impl<T: Real> Params<T> {
     /// Positions in [`Params::buffers`] of the weight matrices `W_ih, W_hh, W_hy`
     /// (the ones L1 and L2 penalise).
     pub const WEIGHT_MATRICES: [usize; 3] = [0, 1, 4];
+
+    /// The position in [`Params::buffers`] of a penalised matrix.
+    pub fn matrix_index(target: PenaltyTarget) -> usize {
+        match target {
+            PenaltyTarget::Ih => 0,
+            PenaltyTarget::Hh => 1,
+            PenaltyTarget::Hy => 4,
+        }
+    }
 
     /// All zeros, shaped like `self`.
     pub fn zeros_like(&self) -> Self {
@@ -65,6 +74,11 @@ pub struct Model<T> {
     pub outputs: usize,
     /// The parameters.
     pub params: Params<T>,
+    /// Entries that are not trained: `(buffer index in Params::buffers, range)`; their
+    /// gradient is zeroed (the paper-form latch's fixed noise weight, biases and readout).
+    pub frozen: Vec<(usize, std::ops::Range<usize>)>,
+    /// The loss is this times the mean squared error or cross-entropy (½ for the paper-form latch).
+    pub loss_scale: f64,
 }
 
 /// The loss and its gradient on one minibatch.
@@ -72,8 +86,10 @@ pub struct Model<T> {
 pub struct Gradient<T> {
     /// The task loss (without penalties).
     pub loss: f64,
-    /// `dL/dθ` for every parameter.
+    /// `dL/dθ` for every parameter (frozen entries zero), Ω's gradient included when requested.
     pub grads: Params<T>,
+    /// The global norm of the task loss's gradient alone (before Ω).
+    pub task_grad_norm: f64,
     /// `‖dL/dh_t‖_F` over the batch for `t = 0..T`; lag `k = T - 1 - t`.
     pub step_norms: Vec<f64>,
     /// The value of Pascanu's Ω when requested (its gradient is in `grads`).
@@ -144,6 +160,7 @@ impl<T: Real> Model<T> {
                 InitKind::Identity => scaled_identity(h, spec.recurrent_scale.unwrap_or(1.0), block),
                 InitKind::Gaussian => gaussian(rng, spec.recurrent_scale.unwrap_or(fan), block),
                 InitKind::Uniform => uniform(rng, spec.recurrent_scale.unwrap_or(fan), block),
+                InitKind::GlorotUniform => uniform(rng, (6.0 / (2 * h) as f64).sqrt(), block),
                 InitKind::Sparse => sparse(
                     rng,
                     h,
@@ -159,7 +176,34 @@ impl<T: Real> Model<T> {
         }
         let mut w_hy = vec![T::ZERO; outputs * h];
         gaussian(rng, spec.output_scale.unwrap_or(fan), &mut w_hy);
-        Model { rnn, outputs, params: Params { layer, w_hy, b_y: vec![T::ZERO; outputs] } }
+        let params = Params { layer, w_hy, b_y: vec![T::ZERO; outputs] };
+        Model { rnn, outputs, params, frozen: Vec::new(), loss_scale: 1.0 }
+    }
+
+    /// The model a task is trained with: [`Model::init`], except for the paper-form latch
+    /// (`task.form = "paper"`, see `tasks::latch`): there the input weight of the noise feature
+    /// is 1, the biases 0 and the readout the identity (`y = h_T`), all frozen, the other input
+    /// weights are the trainable per-class inputs (gaussian, `model.input_scale`), and the loss
+    /// is `½(y − d)²`.
+    pub fn for_task(spec: &ModelSpec, task: &TaskSpec, inputs: usize, outputs: usize, rng: &mut SeedRng) -> Self {
+        let mut model = Model::init(spec, inputs, outputs, rng);
+        if task.is_paper_latch() {
+            let p = &mut model.params;
+            p.layer.w_ih[0] = T::ONE;
+            p.w_hy[0] = T::ONE;
+            let lens = p.buffers().map(<[T]>::len);
+            model.frozen = vec![(0, 0..1), (2, 0..lens[2]), (3, 0..lens[3]), (4, 0..lens[4]), (5, 0..lens[5])];
+            model.loss_scale = 0.5;
+        }
+        model
+    }
+
+    /// Zeroes the gradient of the frozen entries.
+    pub fn mask_frozen(&self, grads: &mut Params<T>) {
+        let bufs = grads.buffers_mut();
+        for (i, range) in &self.frozen {
+            bufs[*i][range.clone()].iter_mut().for_each(|g| *g = T::ZERO);
+        }
     }
 
     /// `y = h W_hyᵀ + b_y` for `h: [rows, H]`, giving `[rows, O]`.
@@ -182,12 +226,17 @@ impl<T: Real> Model<T> {
         }
     }
 
-    /// The loss of outputs `y` and `dL/dy`.
+    /// The loss of outputs `y` and `dL/dy` (times `loss_scale`).
     fn loss(&self, batch: &Batch, y: &[T]) -> (f64, Vec<T>) {
-        match &batch.target {
+        let (loss, mut dy) = match &batch.target {
             Target::Value(d) => loss::mse(y, d),
             Target::Class(l) | Target::ClassSeq { labels: l, .. } => loss::softmax_cross_entropy(y, l, self.outputs),
+        };
+        if self.loss_scale != 1.0 {
+            let s = T::from_f64(self.loss_scale);
+            dy.iter_mut().for_each(|v| *v *= s);
         }
+        (loss * self.loss_scale, dy)
     }
 
     /// The loss on `batch` and its gradient with respect to every parameter;
@@ -243,6 +292,8 @@ impl<T: Real> Model<T> {
         });
         let g = self.rnn.backward_trace(layer, trace, upstream, opts, Parallelism::Sequential);
         grads.layer = g.weights;
+        self.mask_frozen(&mut grads);
+        let task_grad_norm = kernels::train::clip::global_norm(&grads.buffers());
         let omega = omega.map(|((alpha, bound), act, h_out)| {
             kernels::train::omega::add_omega_grad(
                 act,
@@ -256,7 +307,7 @@ impl<T: Real> Model<T> {
             )
             .value
         });
-        Gradient { loss, grads, step_norms: g.step_norms.iter().map(|v| v.to_f64()).collect(), omega }
+        Gradient { loss, grads, task_grad_norm, step_norms: g.step_norms.iter().map(|v| v.to_f64()).collect(), omega }
     }
 
     /// Loss and error counts on `batch`; regression outputs count as correct
@@ -295,7 +346,14 @@ mod tests {
 
     fn task_spec(kind: TaskKind, len: usize) -> TaskSpec {
         let variant = (kind == TaskKind::Adding).then_some(AddingVariant::Sum);
-        TaskSpec { kind, seq_len: SeqLen { min: len, max: len }, variant, prefix_len: None, noise_var: None }
+        TaskSpec {
+            kind,
+            seq_len: SeqLen { min: len, max: len },
+            variant,
+            prefix_len: None,
+            noise_var: None,
+            form: None,
+        }
     }
 
     /// The whole model's gradient (readout, loss and layer) against central
@@ -332,6 +390,54 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The paper-form latch: `y = tanh(a_T)` with the noise weight, the biases and the readout
+    /// frozen; the loss `½(y − d)²` and its gradient (zero on the frozen entries) against
+    /// central differences.
+    #[test]
+    fn paper_latch_model_has_its_frozen_entries_and_half_squared_error() {
+        let mut task = task_spec(TaskKind::Latch, 6);
+        task.prefix_len = Some(2);
+        task.form = Some(crate::spec::LatchForm::Paper);
+        let generator = tasks::make(&task);
+        let spec: ModelSpec =
+            toml::from_str("cell = \"rnn\"\nhidden = 1\ninit = \"uniform\"\ninput_scale = 0.5").unwrap();
+        let mut rng = rng_from_seed(4);
+        let mut model = Model::<f64>::for_task(&spec, &task, generator.input_size(), generator.output_size(), &mut rng);
+        assert_eq!((model.params.layer.w_ih[0], model.params.w_hy[0], model.params.b_y[0]), (1.0, 1.0, 0.0));
+        let batch = generator.generate(&mut rng, 6, 5);
+        let g = model.gradient(&batch, None);
+        // The output is the state: ½ mean (h_T − d)², h_t = tanh(w h_{t−1} + W_ih x_t) by hand.
+        let Target::Value(d) = &batch.target else { panic!() };
+        let (w, inputs) = (model.params.layer.w_hh[0], generator.input_size());
+        let want = (0..5)
+            .map(|b| {
+                let h = (0..6).fold(0.0f64, |h, t| {
+                    let x = &batch.x[(t * 5 + b) * inputs..][..inputs];
+                    let u: f64 = x.iter().zip(&model.params.layer.w_ih).map(|(a, c)| a * c).sum();
+                    (w * h + u).tanh()
+                });
+                0.5 * (h - d[b]) * (h - d[b])
+            })
+            .sum::<f64>()
+            / 5.0;
+        assert!((g.loss - want).abs() < 1e-12, "{} vs {want}", g.loss);
+        for (i, range) in model.frozen.clone() {
+            assert!(g.grads.buffers()[i][range].iter().all(|&v| v == 0.0), "buffer {i} not frozen");
+        }
+        let eps = 1e-6;
+        for (buf, j) in [(0, 1), (0, 2), (0, 3), (0, 4), (1, 0)] {
+            let orig = model.params.buffers()[buf][j];
+            model.params.buffers_mut()[buf][j] = orig + eps;
+            let up = model.gradient(&batch, None).loss;
+            model.params.buffers_mut()[buf][j] = orig - eps;
+            let down = model.gradient(&batch, None).loss;
+            model.params.buffers_mut()[buf][j] = orig;
+            let numeric = (up - down) / (2.0 * eps);
+            let a = g.grads.buffers()[buf][j];
+            assert!((a - numeric).abs() <= 1e-7 * (1.0 + numeric.abs()), "buffer {buf}[{j}]: {a} vs {numeric}");
         }
     }
 

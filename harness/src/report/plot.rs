@@ -1,8 +1,10 @@
 //! SVG figures of a sweep (plotters' SVG backend, text as SVG `<text>`, no
-//! font files needed): gradient norm against lag, loss curves, success rate
-//! against the first swept variable. Each line of the first two is the median
-//! over seeds of one configuration. The chart helpers are shared with
-//! `report::cliff`'s figures.
+//! font files needed): gradient norm against lag, training loss, held-out loss
+//! against sequences seen (with the task's baseline and the paper's values),
+//! survival curves (fraction of runs not yet solved against sequences seen),
+//! success rate against the first swept variable. Each line of the loss and
+//! gradient figures is the median over seeds of one configuration. The chart
+//! helpers are shared with `report::cliff`'s figures.
 
 use super::stats::quantile;
 use super::summary::ConfigSummary;
@@ -37,6 +39,8 @@ pub fn write_all(dir: &Path, plan: &Plan, records: &[RunRecord], summaries: &[Co
     if loss.iter().any(|l| !l.is_empty()) {
         lines(&plots.join("loss.svg"), "Training loss (median over seeds)", "step", "loss", &labels, &loss)?;
     }
+    eval_loss(dir, &plots, plan, records, &labels)?;
+    survival(&plots.join("survival.svg"), plan, records, &labels)?;
     success(&plots.join("success.svg"), plan, summaries)?;
     grouped(dir, &plots, plan, records)
 }
@@ -147,6 +151,101 @@ fn per_config(
         .collect()
 }
 
+/// `eval_loss.svg`: the held-out loss (median over seeds) against training sequences seen,
+/// one line per configuration, the task's baseline dashed (one per distinct baseline) and
+/// `[figures] paper_points` as black dots.
+fn eval_loss(dir: &Path, plots: &Path, plan: &Plan, records: &[RunRecord], labels: &[String]) -> io::Result<()> {
+    let series = (0..plan.configs.len())
+        .map(|i| {
+            let batch = plan.configs[i].spec.train.batch as f64;
+            let mut at: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+            for r in records.iter().filter(|r| r.config == i) {
+                let (header, rows) = read_csv(&runs_dir(dir).join(&r.id).join("metrics.csv"))?;
+                let col = header.iter().position(|h| h == "eval_loss").unwrap_or(4);
+                for row in rows.iter().filter(|row| row[col].is_finite() && row[col] > 0.0) {
+                    at.entry(row[0] as u64).or_default().push(row[col]);
+                }
+            }
+            Ok(at
+                .into_iter()
+                .map(|(step, mut ys)| {
+                    ys.sort_by(f64::total_cmp);
+                    (step as f64 * batch, quantile(&ys, 0.5))
+                })
+                .collect())
+        })
+        .collect::<io::Result<Vec<Vec<(f64, f64)>>>>()?;
+    if series.iter().all(|s| s.is_empty()) {
+        return Ok(());
+    }
+    let mut baselines: Vec<(f64, String)> = Vec::new();
+    for c in &plan.configs {
+        let b = c.spec.task.baseline_loss();
+        if !baselines.iter().any(|(v, _)| (v - b).abs() <= 1e-12 * b) {
+            baselines.push((b, format!("baseline {b:.5}")));
+        }
+    }
+    let f = &plan.figures;
+    let points: Vec<(f64, f64)> = f.paper_points.iter().map(|p| (p[0], p[1])).collect();
+    let extra =
+        Extras { hlines: baselines, points, points_label: f.paper_label.clone().unwrap_or_else(|| "paper".into()) };
+    let title = "Held-out loss (median over seeds)";
+    lines_with(&plots.join("eval_loss.svg"), title, "training sequences seen", "held-out loss", labels, &series, &extra)
+}
+
+/// `survival.svg`: per configuration, the fraction of runs not yet solved (first hit) against
+/// training sequences seen, to the end of the budget (runs that never solve are censored there;
+/// a diverged run counts as unsolved).
+fn survival(path: &Path, plan: &Plan, records: &[RunRecord], labels: &[String]) -> io::Result<()> {
+    let curves: Vec<Vec<(f64, f64)>> = (0..plan.configs.len())
+        .map(|i| {
+            let spec = &plan.configs[i].spec.train;
+            let runs: Vec<&RunRecord> = records.iter().filter(|r| r.config == i).collect();
+            let n = runs.len().max(1) as f64;
+            let budget = (spec.batch * spec.steps) as f64;
+            let mut hits: Vec<f64> = runs.iter().filter_map(|r| r.sequences_to_solve.map(|s| s as f64)).collect();
+            hits.sort_by(f64::total_cmp);
+            let mut pts = vec![(0.0, 1.0)];
+            let mut left = 1.0;
+            for h in hits {
+                pts.push((h, left));
+                left -= 1.0 / n;
+                pts.push((h, left));
+            }
+            pts.push((budget, left));
+            pts
+        })
+        .collect();
+    let x_max = curves.iter().flatten().map(|p| p.0).fold(1.0, f64::max);
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let mut chart = chart_builder(&root, "Runs not yet solved (censored at the budget)")
+        .build_cartesian_2d(0.0..x_max, 0.0..1.05)
+        .map_err(plot_err)?;
+    chart.configure_mesh().x_desc("training sequences seen").y_desc("fraction unsolved").draw().map_err(plot_err)?;
+    for (i, (label, c)) in labels.iter().zip(&curves).enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let offset = i as f64 * 0.004;
+        chart
+            .draw_series(LineSeries::new(c.iter().map(|&(x, y)| (x, y + offset)), color.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    legend(&mut chart)?;
+    root.present().map_err(plot_err)
+}
+
+/// Horizontal reference lines and marked points drawn on top of a [`lines_with`] figure.
+struct Extras {
+    /// `(y, label)`: dashed horizontal lines.
+    hlines: Vec<(f64, String)>,
+    /// Points drawn as black dots.
+    points: Vec<(f64, f64)>,
+    /// Their legend.
+    points_label: String,
+}
+
 /// A plotting error as an I/O error (the figures are files).
 pub(super) fn plot_err<E: std::fmt::Display>(e: E) -> io::Error {
     io::Error::other(format!("plot: {e}"))
@@ -162,14 +261,32 @@ fn lines(
     labels: &[String],
     series: &[Vec<(f64, f64)>],
 ) -> io::Result<()> {
-    let series: Vec<Vec<(f64, f64)>> = series
-        .iter()
-        .map(|s| s.iter().filter(|p| p.1 > 0.0 && p.1.is_finite()).map(|&(x, y)| (x, y.log10())).collect())
-        .collect();
-    let points = series.iter().flatten();
+    let none = Extras { hlines: Vec::new(), points: Vec::new(), points_label: String::new() };
+    lines_with(path, title, x_desc, y_desc, labels, series, &none)
+}
+
+/// [`lines`] with reference lines and points.
+fn lines_with(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    labels: &[String],
+    series: &[Vec<(f64, f64)>],
+    extras: &Extras,
+) -> io::Result<()> {
+    let log = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        v.iter().filter(|p| p.1 > 0.0 && p.1.is_finite()).map(|&(x, y)| (x, y.log10())).collect()
+    };
+    let series: Vec<Vec<(f64, f64)>> = series.iter().map(|s| log(s)).collect();
+    let marks = log(&extras.points);
+    let hlines: Vec<(f64, &str)> =
+        extras.hlines.iter().filter(|h| h.0 > 0.0 && h.0.is_finite()).map(|h| (h.0.log10(), h.1.as_str())).collect();
+    let points = series.iter().flatten().chain(&marks);
     let x_max = points.clone().map(|p| p.0).fold(1.0, f64::max);
-    let y_min = points.clone().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    let y_max = points.map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    let ys = points.map(|p| p.1).chain(hlines.iter().map(|h| h.0));
+    let y_min = ys.clone().fold(f64::INFINITY, f64::min);
+    let y_max = ys.fold(f64::NEG_INFINITY, f64::max);
     let pad = ((y_max - y_min) * 0.05).max(0.3);
     let (y_min, y_max) = (y_min - pad, y_max + pad);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
@@ -192,6 +309,25 @@ fn lines(
             .map_err(plot_err)?
             .label(label.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    for (y, label) in &hlines {
+        let style = BLACK.mix(0.6).stroke_width(1);
+        let dashes: Vec<PathElement<(f64, f64)>> = (0..40)
+            .filter(|k| k % 2 == 0)
+            .map(|k| PathElement::new(vec![(x_max * k as f64 / 40.0, *y), (x_max * (k + 1) as f64 / 40.0, *y)], style))
+            .collect();
+        chart
+            .draw_series(dashes)
+            .map_err(plot_err)?
+            .label(*label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    }
+    if !marks.is_empty() {
+        chart
+            .draw_series(marks.iter().map(|&p| Circle::new(p, 5, BLACK.filled())))
+            .map_err(plot_err)?
+            .label(extras.points_label.as_str())
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, BLACK.filled()));
     }
     legend(&mut chart)?;
     root.present().map_err(plot_err)

@@ -17,14 +17,18 @@ pub struct ConfigSummary {
     pub runs: usize,
     /// Runs that diverged.
     pub diverged: usize,
-    /// Runs that met the success criterion.
+    /// Runs that met the success criterion at some evaluation (first hit).
     pub solved: usize,
+    /// Runs whose last evaluation met it.
+    pub solved_end: usize,
     /// `solved / runs`.
     pub success_rate: f64,
     /// 95% Wilson score interval of the success rate.
     pub wilson: (f64, f64),
     /// Median steps to solve over the solved runs.
     pub median_steps_to_solve: Option<f64>,
+    /// Median training sequences to solve over the solved runs.
+    pub median_sequences_to_solve: Option<f64>,
     /// Min, 25%, median, 75%, max of the final held-out loss over runs that did not diverge.
     pub final_loss: Option<[f64; 5]>,
 }
@@ -39,6 +43,8 @@ pub fn summarize(plan: &Plan, records: &[RunRecord]) -> Vec<ConfigSummary> {
             let solved = recs.iter().filter(|r| r.solved).count();
             let mut steps: Vec<f64> = recs.iter().filter_map(|r| r.steps_to_solve.map(|s| s as f64)).collect();
             steps.sort_by(f64::total_cmp);
+            let mut seqs: Vec<f64> = recs.iter().filter_map(|r| r.sequences_to_solve.map(|s| s as f64)).collect();
+            seqs.sort_by(f64::total_cmp);
             let mut losses: Vec<f64> = recs.iter().filter(|r| !r.diverged()).filter_map(|r| r.final_loss).collect();
             losses.sort_by(f64::total_cmp);
             ConfigSummary {
@@ -47,16 +53,18 @@ pub fn summarize(plan: &Plan, records: &[RunRecord]) -> Vec<ConfigSummary> {
                 runs: recs.len(),
                 diverged: recs.iter().filter(|r| r.diverged()).count(),
                 solved,
+                solved_end: recs.iter().filter(|r| r.solved_end).count(),
                 success_rate: if recs.is_empty() { 0.0 } else { solved as f64 / recs.len() as f64 },
                 wilson: wilson(solved, recs.len()),
                 median_steps_to_solve: (!steps.is_empty()).then(|| quantile(&steps, 0.5)),
+                median_sequences_to_solve: (!seqs.is_empty()).then(|| quantile(&seqs, 0.5)),
                 final_loss: (!losses.is_empty()).then(|| [0.0, 0.25, 0.5, 0.75, 1.0].map(|q| quantile(&losses, q))),
             }
         })
         .collect()
 }
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 15] = [
     "runs",
     "diverged",
     "solved",
@@ -69,6 +77,8 @@ const COLUMNS: [&str; 13] = [
     "final_loss_median",
     "final_loss_q75",
     "final_loss_max",
+    "solved_end",
+    "median_sequences_to_solve",
     "config",
 ];
 
@@ -85,6 +95,8 @@ fn cells(s: &ConfigSummary) -> Vec<String> {
         opt(s.median_steps_to_solve),
     ];
     c.extend((0..5).map(|i| opt(s.final_loss.map(|q| q[i]))));
+    c.push(s.solved_end.to_string());
+    c.push(opt(s.median_sequences_to_solve));
     c
 }
 
@@ -107,7 +119,7 @@ pub fn csv(plan: &Plan, summaries: &[ConfigSummary]) -> String {
 pub fn table(plan: &Plan, summaries: &[ConfigSummary]) -> String {
     let mut header: Vec<String> = plan.sweep.iter().map(|(k, _)| k.clone()).collect();
     header.extend(
-        ["runs", "diverged", "solved", "success (95% CI)", "median steps", "final loss median [min, max]"]
+        ["runs", "diverged", "solved", "at end", "success (95% CI)", "median steps", "final loss median [min, max]"]
             .map(String::from),
     );
     let rows: Vec<Vec<String>> = summaries
@@ -117,6 +129,7 @@ pub fn table(plan: &Plan, summaries: &[ConfigSummary]) -> String {
             r.push(s.runs.to_string());
             r.push(s.diverged.to_string());
             r.push(s.solved.to_string());
+            r.push(s.solved_end.to_string());
             r.push(format!("{:.2} [{:.2}, {:.2}]", s.success_rate, s.wilson.0, s.wilson.1));
             r.push(s.median_steps_to_solve.map_or("-".into(), |v| format!("{v}")));
             r.push(s.final_loss.map_or("-".into(), |q| format!("{:.4} [{:.4}, {:.4}]", q[2], q[0], q[4])));

@@ -21,6 +21,8 @@ pub struct Manifest {
     pub simd: &'static str,
     /// Worker threads.
     pub threads: usize,
+    /// The profile the spec was run under (null: the full spec).
+    pub profile: Option<String>,
     /// UTC start time, RFC 3339.
     pub start_time: String,
     /// UTC end time, RFC 3339 (null while running).
@@ -29,7 +31,7 @@ pub struct Manifest {
 
 impl Manifest {
     /// The manifest of a sweep starting now.
-    pub fn start(threads: usize) -> Self {
+    pub fn start(threads: usize, profile: Option<String>) -> Self {
         Manifest {
             package: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -38,6 +40,7 @@ impl Manifest {
             cpu: cpu_model(),
             simd: simd_level(),
             threads,
+            profile,
             start_time: now_rfc3339(),
             end_time: None,
         }

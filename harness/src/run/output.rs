@@ -21,18 +21,39 @@ pub struct RunRecord {
     pub params: serde_json::Map<String, serde_json::Value>,
     /// `"ok"` or `"diverged"`.
     pub status: String,
-    /// Step at which the loss or gradient became NaN or infinite.
+    /// Step at which the run diverged.
     pub diverged_at: Option<usize>,
+    /// Why: `"nonfinite"`, `"norm"` (gradient norm above `train.diverge_norm`) or `"loss"`.
+    pub diverged_reason: Option<String>,
+    /// Updates applied.
+    pub updates: usize,
+    /// Training sequences of those updates: `train.batch × updates` (the budget ledger).
+    pub sequences_seen: usize,
     /// Held-out loss at the last evaluation (null if diverged before any).
     pub final_loss: Option<f64>,
     /// Held-out error rate at the last evaluation.
     pub final_error_rate: Option<f64>,
+    /// The lowest held-out error rate of any evaluation.
+    pub min_error_rate: Option<f64>,
+    /// Spectral radius of `W_hh` at the last evaluation (vanilla RNN).
+    pub final_spectral_radius: Option<f64>,
     /// Minibatch loss at the last step (null when not finite).
     pub final_train_loss: Option<f64>,
-    /// Whether an evaluation met the success criterion.
+    /// Whether an evaluation met the success criterion (first hit).
     pub solved: bool,
+    /// Whether the last evaluation met it (false if the run diverged).
+    pub solved_end: bool,
     /// Updates made before the first successful evaluation.
     pub steps_to_solve: Option<usize>,
+    /// Training sequences before it: `train.batch × steps_to_solve`.
+    pub sequences_to_solve: Option<usize>,
+    /// The largest pre-clip gradient norm (null if it became non-finite).
+    pub max_grad_norm: Option<f64>,
+    /// Fraction of the updates whose pre-clip norm exceeded `train.clip_threshold` (also
+    /// without clipping: the updates clipping would have cut).
+    pub clip_fraction: Option<f64>,
+    /// Median over the updates of `lr·min(1, clip_threshold/‖g‖)` (norm clipping) or `lr`.
+    pub median_effective_lr: Option<f64>,
     /// Wall-clock seconds the run took (the only field that varies between identical runs).
     pub wall_s: f64,
 }
@@ -50,6 +71,7 @@ pub fn record(
     config: usize,
     seed: u64,
     params: serde_json::Map<String, serde_json::Value>,
+    batch: usize,
     outcome: &Outcome,
     wall_s: f64,
 ) -> RunRecord {
@@ -61,11 +83,21 @@ pub fn record(
         params,
         status: if outcome.diverged_at.is_some() { "diverged" } else { "ok" }.into(),
         diverged_at: outcome.diverged_at,
+        diverged_reason: outcome.divergence.map(|d| d.name().to_string()),
+        updates: outcome.updates,
+        sequences_seen: batch * outcome.updates,
         final_loss: outcome.final_eval.and_then(|e| finite(e.loss)),
         final_error_rate: outcome.final_eval.and_then(|e| finite(e.error_rate)),
+        min_error_rate: outcome.min_error_rate,
+        final_spectral_radius: outcome.final_eval.and_then(|e| e.spectral_radius).and_then(finite),
         final_train_loss: finite(outcome.final_train_loss),
         solved: outcome.steps_to_solve.is_some(),
+        solved_end: outcome.solved_end,
         steps_to_solve: outcome.steps_to_solve,
+        sequences_to_solve: outcome.steps_to_solve.map(|s| s * batch),
+        max_grad_norm: finite(outcome.max_grad_norm),
+        clip_fraction: outcome.clip_fraction,
+        median_effective_lr: outcome.median_effective_lr,
         wall_s,
     }
 }
@@ -124,16 +156,29 @@ pub const METRICS_HEADER: &str = "step,loss,grad_norm,clipped_grad_norm,eval_los
 pub const METRICS_HEADER_OMEGA: &str =
     "step,loss,grad_norm,clipped_grad_norm,eval_loss,error_rate,spectral_radius,omega";
 
+/// The last column of `metrics.csv` when a penalty or Ω is on: the norm of the task loss's
+/// gradient alone (what arms that differ only in `train.*` share at step 0).
+pub const TASK_GRAD_NORM_COLUMN: &str = "task_grad_norm";
+
 fn metrics_csv(outcome: &Outcome) -> String {
     let with_omega = outcome.metrics.iter().any(|r| r.omega.is_some());
-    let mut s = format!("{}\n", if with_omega { METRICS_HEADER_OMEGA } else { METRICS_HEADER });
+    let with_task = outcome.metrics.iter().any(|r| r.task_grad_norm.is_some());
+    let mut s = (if with_omega { METRICS_HEADER_OMEGA } else { METRICS_HEADER }).to_string();
+    if with_task {
+        s.push(',');
+        s.push_str(TASK_GRAD_NORM_COLUMN);
+    }
+    s.push('\n');
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for r in &outcome.metrics {
-        let eval = r.eval.map_or(",,".to_string(), |e| {
-            format!("{},{},{}", e.loss, e.error_rate, e.spectral_radius.map_or(String::new(), |v| v.to_string()))
-        });
+        let eval =
+            r.eval.map_or(",,".to_string(), |e| format!("{},{},{}", e.loss, e.error_rate, opt(e.spectral_radius)));
         write!(s, "{},{},{},{},{eval}", r.step, r.loss, r.grad_norm, r.clipped_grad_norm).unwrap();
         if with_omega {
-            write!(s, ",{}", r.omega.map_or(String::new(), |v| v.to_string())).unwrap();
+            write!(s, ",{}", opt(r.omega)).unwrap();
+        }
+        if with_task {
+            write!(s, ",{}", opt(r.task_grad_norm)).unwrap();
         }
         s.push('\n');
     }

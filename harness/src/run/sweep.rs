@@ -6,7 +6,7 @@
 //! so the output does not depend on the number of threads or on completion order.
 
 use super::output::{self, RunRecord};
-use super::train;
+use super::train::{self, Streams};
 use crate::spec::{Config, Plan};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -55,9 +55,26 @@ pub fn run_id(config: &Config, seed: u64) -> String {
     format!("{:016x}", fnv1a(canonical.to_string().as_bytes()))
 }
 
-/// The seed of a run's ChaCha generator, derived from the experiment seed and the run id.
-pub fn rng_seed(seed: u64, id: &str) -> u64 {
-    fnv1a(format!("{seed}/{id}").as_bytes())
+/// The seeds of a run's three ChaCha generators: each is the FNV-1a hash of a JSON object
+/// holding the stream's name, the seed and only the sections it depends on, so that runs pair
+/// across configurations:
+///
+/// - `init` (initial weights): the seed, `model` and `task` (whose input and output sizes
+///   shape the weights);
+/// - `data` (training minibatches): the seed, `task` and `train.batch`;
+/// - `eval` (the held-out set): the seed and `task`.
+///
+/// Configurations that differ only in other `train.*` keys (optimizer, lr, clipping, Ω,
+/// penalties, steps, evaluation) start from the same weights and see the same minibatches
+/// (and held-out sequences) for each seed.
+pub fn streams(config: &Config, seed: u64) -> Streams {
+    let s = &config.spec;
+    let hash = |v: serde_json::Value| fnv1a(v.to_string().as_bytes());
+    Streams {
+        init: hash(serde_json::json!({"stream": "init", "seed": seed, "model": s.model, "task": s.task})),
+        data: hash(serde_json::json!({"stream": "data", "seed": seed, "task": s.task, "batch": s.train.batch})),
+        eval: hash(serde_json::json!({"stream": "eval", "seed": seed, "task": s.task})),
+    }
 }
 
 /// Every run of the plan: configurations in sweep order, seeds in spec order within each.
@@ -102,9 +119,11 @@ pub fn execute(plan: &Plan, dir: &Path, opts: Options) -> io::Result<Vec<RunReco
         pending.par_iter().try_for_each(|run| {
             let config = &plan.configs[run.config];
             let start = Instant::now();
-            let outcome = train::train(&config.spec, rng_seed(run.seed, &run.id));
+            let outcome = train::train(&config.spec, streams(config, run.seed));
             let params = config.params.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect();
-            let rec = output::record(&run.id, run.config, run.seed, params, &outcome, start.elapsed().as_secs_f64());
+            let batch = config.spec.train.batch;
+            let rec =
+                output::record(&run.id, run.config, run.seed, params, batch, &outcome, start.elapsed().as_secs_f64());
             output::write_run(dir, &rec, &outcome)?;
             progress.finished(&rec, &config.label());
             Ok::<_, io::Error>(())

@@ -2,13 +2,14 @@
 //!
 //! 1. The file is parsed twice: once into a span-carrying tree, to know where
 //!    every key is written, and once into a plain [`toml::Table`].
-//! 2. `[quick]` overrides (with `--quick`), then `--set KEY=VALUE` overrides
-//!    are applied to the table; each overridden key remembers where its value
+//! 2. The overrides of the chosen profile's `[profile.NAME]` table (`--profile NAME`;
+//!    `--quick` is `--profile quick`), then `--set KEY=VALUE` overrides are applied to the table; each overridden key remembers where its value
 //!    came from. An override of a swept key replaces the sweep; an override of
 //!    `sweep.KEY` replaces that sweep list.
 //! 3. The table is deserialized into a [`Spec`] and range-checked, and so is
 //!    every point of the `[sweep]` cartesian product; the claims are checked
-//!    against the configurations.
+//!    against the configurations (those not checked under the profile only for
+//!    their form), and a test that cannot reach its `alpha` with the seeds is refused.
 //!
 //! Every check reports a [`SpecError`] with the dotted key; the loader's
 //! context locates it (file, line and column, or the `--set` argument) and
@@ -26,22 +27,37 @@ use std::path::Path;
 use toml::Value;
 use toml::de::{DeTable, DeValue};
 
-/// Reads and validates a spec: see the module docs.
-pub fn load(path: &Path, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
+/// Reads and validates a spec under `profile` (`None`: the full spec): see the module docs.
+pub fn load(path: &Path, profile: Option<&str>, sets: &[String]) -> Result<Plan, SpecError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| SpecError { file: file.clone(), ..SpecError::new(format!("cannot read the spec file: {e}")) })?;
-    load_str(&file, &text, quick, sets)
+    load_str(&file, &text, profile, sets)
 }
 
 /// [`load()`] on text already read; `file` names it in messages.
-pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<Plan, SpecError> {
+pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) -> Result<Plan, SpecError> {
     let mut ctx = Context { file: file.to_string(), origins: HashMap::new() };
     let doc = DeTable::parse(text).map_err(|e| ctx.toml_error(text, &e))?;
     index_origins(doc.get_ref(), "", text, &mut ctx.origins);
     let mut table: toml::Table = toml::from_str(text).map_err(|e| ctx.toml_error(text, &e))?;
 
-    let quick_table = table.remove("quick");
+    if table.contains_key("quick") {
+        return Err(
+            ctx.error(Some("quick"), "`[quick]` is now `[profile.quick]` (override tables under [profile.NAME])")
+        );
+    }
+    let profile_tables = match table.remove("profile") {
+        None => toml::Table::new(),
+        Some(Value::Table(t)) => t,
+        Some(_) => return Err(ctx.error(Some("profile"), "must be tables: [profile.NAME]")),
+    };
+    if let Some((name, _)) = profile_tables.iter().find(|(n, v)| !v.is_table() || *n == "full") {
+        let why =
+            if name == "full" { "`full` names the spec without a profile" } else { "must be a table of overrides" };
+        return Err(ctx.error(Some(&format!("profile.{name}")), why));
+    }
+    let profile_names: Vec<String> = profile_tables.keys().cloned().collect();
     let expect_value = table.remove("expect");
     let figures_value = table.remove("figures");
     let mut sweep: Vec<(String, Vec<Value>)> = Vec::new();
@@ -52,10 +68,16 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         }
     }
     let mut overrides: Vec<(String, Value, Origin)> = Vec::new();
-    if quick {
-        let q = quick_table.ok_or_else(|| ctx.error(None, "--quick given but the spec has no [quick] table"))?;
-        for (key, value) in flatten(&q, "") {
-            let origin = ctx.origin_of(&format!("quick.{key}"));
+    if let Some(name) = profile {
+        let q = profile_tables.get(name).ok_or_else(|| {
+            let known = if profile_names.is_empty() { "none".to_string() } else { profile_names.join(", ") };
+            ctx.error(
+                None,
+                format!("--profile {name} given but the spec has no [profile.{name}] table (profiles: {known})"),
+            )
+        })?;
+        for (key, value) in flatten(q, "") {
+            let origin = ctx.origin_of(&format!("profile.{name}.{key}"));
             overrides.push((key, value, origin));
         }
     }
@@ -78,6 +100,14 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
     }
 
     let expects = ctx.expects(expect_value)?;
+    for (i, e) in expects.iter().enumerate() {
+        if let Some(p) = e.profiles.iter().flatten().find(|p| *p != "full" && !profile_names.contains(p)) {
+            let known = std::iter::once("full".to_string()).chain(profile_names.iter().cloned()).collect::<Vec<_>>();
+            let err = SpecError::at("profiles", format!("no profile `{p}`; one of {}", known.join(", ")));
+            return Err(ctx.expect_error(i, err));
+        }
+    }
+    let profile_owned = profile.map(str::to_string);
     let figures: Figures = match figures_value {
         None => Figures::default(),
         Some(v) => serde_path_to_error::deserialize(v).map_err(|e| ctx.de_error("figures", &e))?,
@@ -95,23 +125,19 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
         let eval: EvalOnly =
             serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| ctx.de_error("", &e))?;
         eval.validate().map_err(|e| ctx.locate(e))?;
-        for (i, e) in expects.iter().enumerate() {
-            eval.validate_expect(e).map_err(|err| ctx.expect_error(i, err))?;
+        for (i, e) in expects.iter().enumerate().filter(|(_, e)| e.applies_to(profile)) {
+            eval.validate_expect(e, profile).map_err(|err| ctx.expect_error(i, err))?;
         }
-        let resolved = resolved_toml(&table, &sweep);
-        return Ok(Plan { sweep, configs: Vec::new(), resolved, expects, quick, figures, evaluate: Some(eval) });
+        let resolved = resolved_toml(&table, &sweep, profile);
+        let (configs, evaluate) = (Vec::new(), Some(eval));
+        return Ok(Plan { sweep, configs, resolved, expects, profile: profile_owned, figures, evaluate });
     }
 
     // Two sweep entries must not set the same key (e.g. "model.cell" and a
     // table-valued "model" sweep that also sets `cell`): one would silently win.
     let leaves_of = |key: &str, values: &[Value]| -> Vec<String> {
-        let mut leaves: Vec<String> = values
-            .iter()
-            .flat_map(|v| match v {
-                Value::Table(_) => flatten(v, key).into_iter().map(|(k, _)| k).collect(),
-                _ => vec![key.to_string()],
-            })
-            .collect();
+        let mut leaves: Vec<String> =
+            values.iter().flat_map(|v| point_leaves(key, v).into_iter().map(|(k, _)| k)).collect();
         leaves.sort();
         leaves.dedup();
         leaves
@@ -129,13 +155,7 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
     for point in cartesian(&sweep) {
         let mut t = table.clone();
         for (key, value) in &point {
-            // A table value sets each of its keys under `key` (a sweep over variants,
-            // e.g. "train" = [{ clip = "none" }, { clip = "norm", omega_alpha = 0.5 }]).
-            let leaves = match value {
-                Value::Table(_) => flatten(value, key),
-                _ => vec![(key.clone(), value.clone())],
-            };
-            for (k, v) in leaves {
+            for (k, v) in point_leaves(key, value) {
                 // Blamed on the swept key, whose `[sweep]` entry wrote the value.
                 set_path(&mut t, &k, v)
                     .map_err(|e| ctx.swept(&point).locate(SpecError { key: Some(key.clone()), ..e }))?;
@@ -146,13 +166,21 @@ pub fn load_str(file: &str, text: &str, quick: bool, sets: &[String]) -> Result<
             let message = format!("sweep points `{}` and `{}` are the same configuration", same.label(), label(&point));
             return Err(ctx.swept(&point).error(point.first().map(|(k, _)| k.as_str()), message));
         }
-        configs.push(Config { spec, params: point });
+        // An arm is named by its `name` in labels and selectors.
+        let params = point
+            .into_iter()
+            .map(|(k, v)| match (k.as_str(), &v) {
+                (ARM, Value::Table(t)) => (k, t.get("name").cloned().unwrap_or(v)),
+                _ => (k, v),
+            })
+            .collect();
+        configs.push(Config { spec, params });
     }
-    for (i, e) in expects.iter().enumerate() {
-        expect::validate_sweep(e, &configs).map_err(|err| ctx.expect_error(i, err))?;
+    for (i, e) in expects.iter().enumerate().filter(|(_, e)| e.applies_to(profile)) {
+        expect::validate_sweep(e, &configs, profile).map_err(|err| ctx.expect_error(i, err))?;
     }
-    let resolved = resolved_toml(&table, &sweep);
-    Ok(Plan { sweep, configs, resolved, expects, quick, figures, evaluate: None })
+    let resolved = resolved_toml(&table, &sweep, profile);
+    Ok(Plan { sweep, configs, resolved, expects, profile: profile_owned, figures, evaluate: None })
 }
 
 /// The error context: the file name and where each key's value came from.
@@ -256,16 +284,38 @@ impl Context {
         self.locate(SpecError { origin, ..SpecError::new(e.message().trim()) })
     }
 
-    /// The values of the sweep entry `key` (`sweep.DOTTED.KEY`): a non-empty list.
+    /// The values of the sweep entry `key` (`sweep.DOTTED.KEY`): a non-empty list; for
+    /// `sweep.arm`, tables with a unique string `name` and dotted keys of any section but `experiment`.
     fn sweep_values(&self, key: &str, value: Value) -> Result<Vec<Value>, SpecError> {
         if key.starts_with("sweep.experiment.") {
             return Err(self.error(Some(key), "[experiment] keys cannot be swept"));
         }
-        match value {
-            Value::Array(v) if !v.is_empty() => Ok(v),
-            Value::Array(_) => Err(self.error(Some(key), "a sweep needs at least one value")),
-            other => Err(self.error(Some(key), format!("a sweep takes a list of values, got `{other}`"))),
+        let values = match value {
+            Value::Array(v) if !v.is_empty() => v,
+            Value::Array(_) => return Err(self.error(Some(key), "a sweep needs at least one value")),
+            other => return Err(self.error(Some(key), format!("a sweep takes a list of values, got `{other}`"))),
+        };
+        if key == "sweep.arm" {
+            let mut names = Vec::new();
+            for v in &values {
+                let name = v.as_table().and_then(|t| t.get("name")).and_then(Value::as_str).ok_or_else(|| {
+                    self.error(
+                        Some(key),
+                        "each arm is a table with a name: { name = \"...\", \"train.lr\" = 0.1, ... }",
+                    )
+                })?;
+                if names.contains(&name) {
+                    return Err(self.error(Some(key), format!("two arms are named `{name}`")));
+                }
+                names.push(name);
+                if let Some((k, _)) = point_leaves("arm", v).into_iter().find(|(k, _)| k.starts_with("experiment.")) {
+                    return Err(
+                        self.error(Some(key), format!("an arm cannot set `{k}` ([experiment] keys cannot be swept)"))
+                    );
+                }
+            }
         }
+        Ok(values)
     }
 
     /// Deserializes and validates one configuration.
@@ -336,6 +386,24 @@ fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
 }
 
+/// The sweep key whose values are named points: tables of dotted keys of any section.
+const ARM: &str = "arm";
+
+/// The keys a sweep value sets: a plain value sets `key`; a table sets each of its keys under
+/// `key` (a sweep over variants, e.g. "train" = [{ clip = "none" }, { clip = "norm" }]); an
+/// `arm` table sets its dotted keys from the root, all but its `name`.
+fn point_leaves(key: &str, value: &Value) -> Vec<(String, Value)> {
+    match value {
+        Value::Table(t) if key == ARM => {
+            let mut rest = t.clone();
+            rest.remove("name");
+            flatten(&Value::Table(rest), "")
+        }
+        Value::Table(_) => flatten(value, key),
+        _ => vec![(key.to_string(), value.clone())],
+    }
+}
+
 /// The leaves of a (nested) table as dotted keys, in order.
 fn flatten(value: &Value, prefix: &str) -> Vec<(String, Value)> {
     match value {
@@ -397,9 +465,11 @@ fn cartesian(sweep: &[(String, Vec<Value>)]) -> Vec<Vec<(String, Value)>> {
     points
 }
 
-/// The resolved spec as TOML: the spec's tables with overrides applied, then the `[sweep]` table.
-fn resolved_toml(table: &toml::Table, sweep: &[(String, Vec<Value>)]) -> String {
-    let mut out = toml::to_string(table).expect("a table always serializes");
+/// The resolved spec as TOML: a `# profile: NAME` line under a profile, the spec's tables with
+/// overrides applied, then the `[sweep]` table.
+fn resolved_toml(table: &toml::Table, sweep: &[(String, Vec<Value>)], profile: Option<&str>) -> String {
+    let mut out = profile.map_or(String::new(), |p| format!("# profile: {p}\n"));
+    out.push_str(&toml::to_string(table).expect("a table always serializes"));
     if !sweep.is_empty() {
         let table: toml::Table = sweep.iter().map(|(k, v)| (k.clone(), Value::Array(v.clone()))).collect();
         let mut wrapper = toml::Table::new();
@@ -435,14 +505,14 @@ steps = 3
 "model.hidden" = [4, 8]
 "train.lr" = [0.1, 0.2, 0.3]
 
-[quick]
+[profile.quick]
 train.steps = 1
 "sweep.train.lr" = [0.5]
 "#;
 
     #[test]
     fn sweep_is_a_cartesian_product_first_key_slowest() {
-        let plan = load_str("s.toml", SPEC, false, &[]).unwrap();
+        let plan = load_str("s.toml", SPEC, None, &[]).unwrap();
         let labels: Vec<String> = plan.configs.iter().map(Config::label).collect();
         assert_eq!(labels[0], "model.hidden=4 train.lr=0.1");
         assert_eq!(labels[1], "model.hidden=4 train.lr=0.2");
@@ -454,7 +524,7 @@ train.steps = 1
     #[test]
     fn overrides_replace_values_and_sweeps() {
         let sets = ["model.hidden=16".to_string(), "model.cell=gru".to_string()];
-        let plan = load_str("s.toml", SPEC, true, &sets).unwrap();
+        let plan = load_str("s.toml", SPEC, Some("quick"), &sets).unwrap();
         // --quick replaced the lr sweep and the steps; --set removed hidden from the sweep.
         assert_eq!(plan.sweep, vec![("train.lr".to_string(), vec![Value::Float(0.5)])]);
         let spec = &plan.configs[0].spec;
@@ -464,13 +534,42 @@ train.steps = 1
     }
 
     #[test]
+    fn arms_are_named_points_of_any_section() {
+        let text = SPEC.replace(
+            "[sweep]\n\"model.hidden\" = [4, 8]\n\"train.lr\" = [0.1, 0.2, 0.3]",
+            "[sweep]\n\"train.lr\" = [0.1, 0.2]\narm = [{ name = \"a\" }, { name = \"b\", \"model.hidden\" = 8, task = { seq_len = 7 } }]",
+        );
+        let plan = load_str("s.toml", &text, None, &[]).unwrap();
+        let labels: Vec<String> = plan.configs.iter().map(Config::label).collect();
+        assert_eq!(labels, ["train.lr=0.1 arm=a", "train.lr=0.1 arm=b", "train.lr=0.2 arm=a", "train.lr=0.2 arm=b"]);
+        let b = &plan.configs[1].spec;
+        assert_eq!((b.model.hidden, b.task.seq_len.min), (8, 7));
+        let dup = text.replace("name = \"b\"", "name = \"a\"");
+        assert!(load_str("s.toml", &dup, None, &[]).unwrap_err().message.contains("two arms are named `a`"));
+        let clash = text.replace("{ name = \"a\" }", "{ name = \"a\", \"train.lr\" = 0.5 }");
+        assert!(load_str("s.toml", &clash, None, &[]).unwrap_err().message.contains("both set `train.lr`"));
+    }
+
+    #[test]
+    fn profiles_are_named_override_tables() {
+        let text = format!("{SPEC}\n[profile.paper]\n\"train.steps\" = 9\n");
+        let plan = load_str("s.toml", &text, Some("paper"), &[]).unwrap();
+        assert_eq!((plan.configs[0].spec.train.steps, plan.profile.as_deref()), (9, Some("paper")));
+        assert!(plan.resolved.starts_with("# profile: paper\n"));
+        let err = load_str("s.toml", &text, Some("fast"), &[]).unwrap_err();
+        assert!(err.message.contains("no [profile.fast] table (profiles: quick, paper)"), "{}", err.message);
+        let err = load_str("s.toml", &SPEC.replace("[profile.quick]", "[quick]"), Some("quick"), &[]).unwrap_err();
+        assert!(err.message.contains("`[quick]` is now `[profile.quick]`"));
+    }
+
+    #[test]
     fn errors_locate_the_value_that_caused_them() {
-        let err = load_str("s.toml", SPEC, false, &["train.lr=-1".into()]).unwrap_err();
+        let err = load_str("s.toml", SPEC, None, &["train.lr=-1".into()]).unwrap_err();
         assert_eq!(err.origin, Some(Origin::Set("train.lr=-1".into())));
         let bad = SPEC.replace("[4, 8]", "[4, 0]");
-        let err = load_str("s.toml", &bad, false, &[]).unwrap_err();
+        let err = load_str("s.toml", &bad, None, &[]).unwrap_err();
         assert_eq!((err.key.as_deref(), err.origin), (Some("model.hidden"), Some(Origin::File { line: 19, col: 1 })));
-        let err = load_str("s.toml", &SPEC.replace("batch = 2", "batch = -2"), false, &[]).unwrap_err();
+        let err = load_str("s.toml", &SPEC.replace("batch = 2", "batch = -2"), None, &[]).unwrap_err();
         assert_eq!((err.key.as_deref(), err.origin), (Some("train.batch"), Some(Origin::File { line: 15, col: 1 })));
     }
 }

@@ -3,7 +3,7 @@
 //! The typed sections of a training spec and their checks, the resolved
 //! [`Plan`] (one [`Config`] per sweep point), the claims ([`Expect`]), the
 //! evaluate-only specs ([`EvalOnly`]), and [`load()`]: reading a file, applying
-//! `[quick]`, `--set` and `[sweep]`, and reporting every problem as one
+//! a `[profile.NAME]` table, `--set` and `[sweep]`, and reporting every problem as one
 //! located [`SpecError`]. Imports nothing from the rest of the crate.
 //!
 //! Inside, each file imports only the ones listed before it:
@@ -24,11 +24,11 @@ pub mod validate;
 
 pub use config::{Config, value_text};
 pub use error::{Origin, SpecError};
-pub use evaluate::{EvalOnly, EvaluateSpec, Problem};
-pub use expect::{Expect, Op, Reduce};
+pub use evaluate::{CliffSpec, DescentSpec, EvalOnly, EvaluateSpec};
+pub use expect::{ClaimKind, Expect, Form, Op, Reduce, TestKind, TestPlan, Within};
 pub use load::{load, load_str};
 pub use plan::{Figures, Plan};
 pub use sections::{
-    ActivationKind, AddingVariant, CellKind, ClipKind, Experiment, InitKind, LogSpec, ModelSpec, OptimizerKind,
-    Precision, Seeds, SeqLen, Spec, TaskKind, TaskSpec, TrainSpec,
+    ActivationKind, AddingVariant, CellKind, ClipKind, Experiment, InitKind, LatchForm, LogSpec, ModelSpec,
+    OptimizerKind, PenaltyTarget, Precision, Seeds, SeqLen, Spec, TaskKind, TaskSpec, TrainSpec,
 };

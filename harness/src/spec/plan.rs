@@ -18,8 +18,8 @@ pub struct Plan {
     pub resolved: String,
     /// The `[[expect]]` claims, checked after the sweep.
     pub expects: Vec<Expect>,
-    /// Whether `--quick` was given (claims use their `quick_threshold`).
-    pub quick: bool,
+    /// The active profile (`--profile NAME`; `--quick` is `quick`), `None` for the full spec.
+    pub profile: Option<String>,
     /// `[figures]`: extra figures.
     pub figures: Figures,
     /// An evaluate-only spec (`[evaluate]`): no training, `configs` is empty.
@@ -27,6 +27,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The active profile's name, as claims and messages use it (`full` without one).
+    pub fn profile_name(&self) -> &str {
+        self.profile.as_deref().unwrap_or("full")
+    }
+
     /// `experiment.name`: it names the default output directory.
     pub fn name(&self) -> &str {
         match &self.evaluate {
@@ -48,4 +53,10 @@ pub struct Figures {
     /// Also draw the gradient norm over training (`grad_norm_training*.svg`).
     #[serde(default)]
     pub training_grad_norm: bool,
+    /// Published values drawn on `eval_loss.svg`: `[sequences seen, loss]` points.
+    #[serde(default)]
+    pub paper_points: Vec<[f64; 2]>,
+    /// The legend of `paper_points` (default "paper").
+    #[serde(default)]
+    pub paper_label: Option<String>,
 }

@@ -159,6 +159,8 @@ pub enum InitKind {
     Uniform,
     /// `sparse_nonzeros` gaussian entries per row, rescaled to spectral radius `scale`.
     Sparse,
+    /// i.i.d. `U[-a, a]` with Glorot's `a = √(6 / (H + H))` (each `H×H` block); `recurrent_scale` not allowed.
+    GlorotUniform,
 }
 
 /// `[task]`.
@@ -179,6 +181,24 @@ pub struct TaskSpec {
     /// Latch and two-sequence: variance of the gaussian noise after the prefix (default 0.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_var: Option<f64>,
+    /// Latch only: `harness` (default; the class enters through a learned input weight that
+    /// also scales the noise, with a linear readout) or `paper` (Bengio et al. 1994: the unit's
+    /// state is the output, trainable per-class inputs, unscaled noise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<LatchForm>,
+}
+
+/// `task.form` of the latch problem.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatchForm {
+    /// The class is the input `±1` times a learned weight (which also scales the noise);
+    /// a linear readout; squared error `(y − d)²`.
+    #[default]
+    Harness,
+    /// Bengio et al. 1994: `a_t = w·tanh(a_{t−1}) + h_t`, output `x_T = tanh(a_T)`, trainable
+    /// inputs `h_{c,1..L}` per class `c`, unscaled noise after them, cost `½(x_T − d)²`.
+    Paper,
 }
 
 /// `task.kind`.
@@ -246,6 +266,43 @@ impl TaskSpec {
         }
     }
 
+    /// The papers' baseline loss of the task, drawn on the loss figures: chance `ln 4`
+    /// (`ln 8`) for temporal order, the constant predictor's MSE for adding (`1/6` for `sum`,
+    /// `1/24` for `mean` and `hochreiter`), the memoryless `10 ln 8 / (T + 20)` for copy (at the
+    /// shortest `T`), predicting 0 for latch (`0.8² = 0.64`; `½·0.8² = 0.32` in the paper form,
+    /// whose cost has the ½) and predicting ½ for two-sequence (`0.25`).
+    pub fn baseline_loss(&self) -> f64 {
+        match self.kind {
+            TaskKind::TemporalOrder => 4f64.ln(),
+            TaskKind::TemporalOrder3 => 8f64.ln(),
+            TaskKind::Adding => match self.variant.unwrap_or_default() {
+                AddingVariant::Sum => 1.0 / 6.0,
+                AddingVariant::Mean | AddingVariant::Hochreiter => 1.0 / 24.0,
+            },
+            TaskKind::Copy => 10.0 * 8f64.ln() / (self.seq_len.min as f64 + 20.0),
+            TaskKind::Latch => match self.form.unwrap_or_default() {
+                LatchForm::Harness => 0.64,
+                LatchForm::Paper => 0.32,
+            },
+            TaskKind::TwoSequence => 0.25,
+        }
+    }
+
+    /// The loss of an uninformed predictor, the reference of the divergence test
+    /// (`train.diverge_loss_factor`): the baseline, or for copy the uniform guess over its
+    /// 9 output classes at every step (`ln 9`), which is what an untrained model starts near.
+    pub fn chance_loss(&self) -> f64 {
+        match self.kind {
+            TaskKind::Copy => 9f64.ln(),
+            _ => self.baseline_loss(),
+        }
+    }
+
+    /// Whether this is the paper form of the latch problem (`task.form = "paper"`).
+    pub fn is_paper_latch(&self) -> bool {
+        self.kind == TaskKind::Latch && self.form == Some(LatchForm::Paper)
+    }
+
     /// The paper's tolerance of a regression task: a prediction is correct
     /// when `|y - target|` is below it (`train.success_tolerance` overrides it).
     pub fn default_tolerance(&self) -> f64 {
@@ -300,13 +357,16 @@ pub struct TrainSpec {
     /// Norm (for `norm`) or element bound (for `value`) of the clipping (default 1).
     #[serde(default = "default_one")]
     pub clip_threshold: f64,
-    /// L1 penalty `λ Σ|w|` on the weight matrices `W_ih, W_hh, W_hy` (not biases).
+    /// L1 penalty `λ Σ|w|` on the weight matrices in `penalty_on` (default `W_ih, W_hh, W_hy`; not biases).
     /// Penalties enter the gradient; the logged loss is the task loss alone.
     #[serde(default)]
     pub l1: f64,
-    /// L2 penalty `(λ/2) Σ w²` on the weight matrices `W_ih, W_hh, W_hy` (not biases).
+    /// L2 penalty `(λ/2) Σ w²` on the weight matrices in `penalty_on`.
     #[serde(default)]
     pub l2: f64,
+    /// The matrices `l1` and `l2` penalise: any of `ih`, `hh`, `hy` (default all three).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty_on: Option<Vec<PenaltyTarget>>,
     /// Pascanu et al.'s regularizer Ω: `α·∂Ω/∂W_hh` is added before clipping (0 or absent: off; vanilla RNN only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub omega_alpha: Option<f64>,
@@ -326,9 +386,22 @@ pub struct TrainSpec {
     /// Default: the paper's (adding 0.04, or 0.2 for the `mean` variant; two-sequence and latch 0.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_tolerance: Option<f64>,
-    /// A run is solved at the first evaluation whose error rate is at most this (default 0.01).
-    #[serde(default = "default_success_error_rate")]
-    pub success_error_rate: f64,
+    /// An evaluation meets the success criterion when its error rate is at most this
+    /// (default 0.01 unless `success_loss` is given alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_error_rate: Option<f64>,
+    /// An evaluation meets the success criterion when its held-out loss is at most this
+    /// (with `success_error_rate` also given, both must hold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_loss: Option<f64>,
+    /// A run diverges when its pre-clip gradient norm exceeds this (default 1e10, the
+    /// threshold of Pascanu et al.'s code), whatever the precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverge_norm: Option<f64>,
+    /// A run diverges when a held-out loss after step 0 exceeds this multiple (default 10) of
+    /// the larger of the task's chance loss and the run's held-out loss at step 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverge_loss_factor: Option<f64>,
     /// End a run at the evaluation that solves it.
     #[serde(default)]
     pub stop_on_success: bool,
@@ -358,8 +431,45 @@ fn default_eval_every() -> usize {
 fn default_eval_size() -> usize {
     1000
 }
-fn default_success_error_rate() -> f64 {
-    0.01
+/// Default `train.success_error_rate`.
+pub const SUCCESS_ERROR_RATE: f64 = 0.01;
+/// Default `train.diverge_norm` (Pascanu et al.'s code).
+pub const DIVERGE_NORM: f64 = 1e10;
+/// Default `train.diverge_loss_factor`.
+pub const DIVERGE_LOSS_FACTOR: f64 = 10.0;
+
+impl TrainSpec {
+    /// The error-rate bound of the success criterion, if it has one: `success_error_rate`,
+    /// or 0.01 when neither it nor `success_loss` is given.
+    pub fn error_criterion(&self) -> Option<f64> {
+        match (self.success_error_rate, self.success_loss) {
+            (Some(r), _) => Some(r),
+            (None, None) => Some(SUCCESS_ERROR_RATE),
+            (None, Some(_)) => None,
+        }
+    }
+
+    /// Whether an evaluation with this held-out loss and error rate meets the success criterion.
+    pub fn meets_criterion(&self, loss: f64, error_rate: f64) -> bool {
+        self.error_criterion().is_none_or(|r| error_rate <= r) && self.success_loss.is_none_or(|l| loss <= l)
+    }
+
+    /// Whether the L1/L2 penalties apply to this matrix.
+    pub fn penalises(&self, target: PenaltyTarget) -> bool {
+        self.penalty_on.as_ref().is_none_or(|v| v.contains(&target))
+    }
+}
+
+/// `train.penalty_on`: a weight matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PenaltyTarget {
+    /// Input weights `W_ih`.
+    Ih,
+    /// Recurrent weights `W_hh`.
+    Hh,
+    /// Readout weights `W_hy`.
+    Hy,
 }
 
 /// `train.optimizer`.

@@ -56,6 +56,9 @@ impl Spec {
         }
         if let Some(s) = m.recurrent_scale {
             finite_at_least(s, 0.0, "model.recurrent_scale")?;
+            check(m.init != InitKind::GlorotUniform, "model.recurrent_scale", || {
+                "does not apply to init = \"glorot_uniform\" (its half-width is √(6/(2H)))".into()
+            })?;
         }
         if let Some(k) = m.sparse_nonzeros {
             check(m.init == InitKind::Sparse, "model.sparse_nonzeros", || "applies only to init = \"sparse\"".into())?;
@@ -91,6 +94,18 @@ impl Spec {
             check(prefixed, "task.noise_var", || "applies only to kind = \"latch\" or \"two_sequence\"".into())?;
             finite_at_least(v, 0.0, "task.noise_var")?;
         }
+        if t.form.is_some() {
+            check(t.kind == TaskKind::Latch, "task.form", || "applies only to kind = \"latch\"".into())?;
+        }
+        if t.is_paper_latch() {
+            let tanh = m.cell == CellKind::Rnn && m.activation.is_none_or(|a| a == ActivationKind::Tanh);
+            check(tanh && m.hidden == 1, "task.form", || {
+                "the paper form is one tanh unit: model.cell = \"rnn\", activation tanh, hidden = 1".into()
+            })?;
+            check(m.output_scale.is_none(), "model.output_scale", || {
+                "the paper form has no readout (the unit's state is the output)".into()
+            })?;
+        }
 
         let r = &self.train;
         finite_at_least(r.lr, 0.0, "train.lr")?;
@@ -115,6 +130,9 @@ impl Spec {
         })?;
         finite_at_least(r.l1, 0.0, "train.l1")?;
         finite_at_least(r.l2, 0.0, "train.l2")?;
+        if let Some(on) = &r.penalty_on {
+            check(!on.is_empty(), "train.penalty_on", || "must name at least one of ih, hh, hy".into())?;
+        }
         check(r.eval_every >= 1, "train.eval_every", || "must be at least 1".into())?;
         check(r.eval_size >= 1, "train.eval_size", || "must be at least 1".into())?;
         if let Some(tol) = r.success_tolerance {
@@ -123,9 +141,24 @@ impl Spec {
             })?;
             check(tol.is_finite() && tol > 0.0, "train.success_tolerance", || format!("must be > 0, got {tol}"))?;
         }
-        check((0.0..=1.0).contains(&r.success_error_rate), "train.success_error_rate", || {
-            format!("must be in [0, 1], got {}", r.success_error_rate)
-        })?;
+        if let Some(rate) = r.success_error_rate {
+            check((0.0..=1.0).contains(&rate), "train.success_error_rate", || {
+                format!("must be in [0, 1], got {rate}")
+            })?;
+        }
+        if let Some(l) = r.success_loss {
+            check(l.is_finite() && l >= 0.0, "train.success_loss", || {
+                format!("must be a finite number >= 0, got {l}")
+            })?;
+        }
+        if let Some(n) = r.diverge_norm {
+            check(n > 0.0 && !n.is_nan(), "train.diverge_norm", || format!("must be > 0 (inf: never), got {n}"))?;
+        }
+        if let Some(f) = r.diverge_loss_factor {
+            check(f > 1.0 && !f.is_nan(), "train.diverge_loss_factor", || {
+                format!("must be > 1 (inf: never), got {f}")
+            })?;
+        }
 
         check(self.log.every >= 1, "log.every", || "must be at least 1".into())?;
         Ok(())

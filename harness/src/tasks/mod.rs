@@ -30,6 +30,9 @@ pub fn make(spec: &TaskSpec) -> Box<dyn Task> {
         TaskKind::TemporalOrder => Box::new(temporal_order::TemporalOrder { bits: 2 }),
         TaskKind::TemporalOrder3 => Box::new(temporal_order::TemporalOrder { bits: 3 }),
         TaskKind::Copy => Box::new(copy::Copy),
+        TaskKind::Latch if spec.is_paper_latch() => {
+            Box::new(latch::LatchPaper { prefix_len: prefix, noise_var: noise })
+        }
         TaskKind::Latch => Box::new(latch::Latch { prefix_len: prefix, noise_var: noise }),
         TaskKind::TwoSequence => Box::new(two_sequence::TwoSequence { prefix_len: prefix, noise_var: noise }),
     }

@@ -3,6 +3,7 @@
 //! generators against their definitions, [`layers`] checks the source's
 //! import layering; [`support`] holds the helpers they share.
 
+mod claims;
 mod cli;
 mod layers;
 mod support;

@@ -8,7 +8,14 @@ use harness::tasks::{self, Batch, Target};
 use kernels::train::init::{SeedRng, rng_from_seed};
 
 fn spec(kind: TaskKind, len: usize) -> TaskSpec {
-    TaskSpec { kind, seq_len: SeqLen { min: len, max: len }, variant: None, prefix_len: None, noise_var: None }
+    TaskSpec {
+        kind,
+        seq_len: SeqLen { min: len, max: len },
+        variant: None,
+        prefix_len: None,
+        noise_var: None,
+        form: None,
+    }
 }
 
 fn generate(task: &TaskSpec, len: usize, batch: usize, seed: u64) -> Batch {
@@ -226,4 +233,50 @@ fn generators_are_deterministic_per_seed() {
     assert_eq!(generate(&s, 20, 5, 11), generate(&s, 20, 5, 11));
     assert_ne!(generate(&s, 20, 5, 11), generate(&s, 20, 5, 12));
     assert_eq!(tasks::make(&s).input_size(), 6);
+}
+
+/// The paper form of the latch: the same coins and noise as the harness form (one random
+/// stream), the class as a one-hot of (class, prefix step) on features 1.., the noise unscaled
+/// on feature 0 after the prefix.
+#[test]
+fn latch_paper_form_one_hot_class_inputs_and_unscaled_noise() {
+    let (len, n, prefix) = (12, 50, 2);
+    let mut harness_form = spec(TaskKind::Latch, len);
+    harness_form.prefix_len = Some(prefix);
+    let paper = TaskSpec { form: Some(harness::spec::LatchForm::Paper), ..harness_form.clone() };
+    let (a, b) = (generate(&harness_form, len, n, 5), generate(&paper, len, n, 5));
+    let inputs = 1 + 2 * prefix;
+    assert_eq!(tasks::make(&paper).input_size(), inputs);
+    assert_eq!(values(&a), values(&b));
+    for s in 0..n {
+        let class = usize::from(x(&a, 0, s, 0, 1) < 0.0);
+        for t in 0..len {
+            let row: Vec<f64> = (0..inputs).map(|k| x(&b, t, s, k, inputs)).collect();
+            if t < prefix {
+                let mut want = vec![0.0; inputs];
+                want[1 + class * prefix + t] = 1.0;
+                assert_eq!(row, want, "sequence {s} step {t}");
+            } else {
+                assert_eq!(row[0], x(&a, t, s, 0, 1));
+                assert!(row[1..].iter().all(|&v| v == 0.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn baselines_are_the_papers() {
+    let mut s = spec(TaskKind::Copy, 100);
+    assert!((s.baseline_loss() - 0.17329).abs() < 1e-5 && (s.chance_loss() - 9f64.ln()).abs() < 1e-12);
+    s = spec(TaskKind::TemporalOrder, 50);
+    assert_eq!(s.baseline_loss(), 4f64.ln());
+    s = spec(TaskKind::Adding, 50);
+    s.variant = Some(AddingVariant::Sum);
+    assert_eq!(s.baseline_loss(), 1.0 / 6.0);
+    s.variant = Some(AddingVariant::Hochreiter);
+    assert_eq!(s.baseline_loss(), 1.0 / 24.0);
+    s = spec(TaskKind::Latch, 5);
+    assert_eq!(s.baseline_loss(), 0.64);
+    s.form = Some(harness::spec::LatchForm::Paper);
+    assert_eq!(s.baseline_loss(), 0.32);
 }
