@@ -242,6 +242,8 @@ class _RNNBase(nn.Module):
     def forward(self, input: Union[Tensor, PackedSequence], hx: Any = None) -> Tuple[Any, Any]:
         lstm = self.mode == "LSTM"
         dtype = self.weight_ih_l0.dtype
+        if dtype not in _DTYPES:
+            raise UnsupportedError(f"rnn_kernels supports float32 and float64 only: the parameters are {dtype}")
         for name in self._flat_weights_names:
             _check_tensor(name, getattr(self, name), dtype)
         weights = self._weights()
