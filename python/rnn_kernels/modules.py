@@ -322,7 +322,8 @@ class _RNNBase(nn.Module):
              c0: Optional[Tensor], lengths: Optional[List[int]]) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """The stack over padded ``x: [T, B, I]``: ``(output, h_n, c_n)``."""
         lstm = self.mode == "LSTM"
-        call = _Call(stack, lstm, x.shape[0], x.shape[1], lengths, self._threads(), x.dtype, self.hidden_size, layers * self._directions, self._directions * self.hidden_size)
+        call = _Call(stack, lstm, x.shape[0], x.shape[1], lengths, self._threads(), x.dtype, self.hidden_size,
+                     layers * self._directions, self._directions * self.hidden_size)
         grad = torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in (x, h0, c0, *weights))
         if grad:

@@ -76,8 +76,8 @@ def make_pair(cfg: Config, **extra: Any) -> Tuple[nn.Module, nn.Module]:
 def make_inputs(cfg: Config) -> Tuple[Tensor, Optional[List[int]], Any]:
     """Input ``[T, B, I]`` (or batch first), row lengths for the packed case, and ``hx`` (or None)."""
     g = torch.Generator().manual_seed(1000 + cfg.seed)
-    shape = (cfg.batch, cfg.seq_len, cfg.input_size) if cfg.batch_first else (cfg.seq_len, cfg.batch,
-                                                                                 cfg.input_size)
+    t, b, i = cfg.seq_len, cfg.batch, cfg.input_size
+    shape = (b, t, i) if cfg.batch_first else (t, b, i)
     x = torch.randn(shape, generator=g, dtype=cfg.dtype)
     lengths = None
     if cfg.packed:

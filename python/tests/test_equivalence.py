@@ -68,8 +68,8 @@ def test_configurations_cover_every_case() -> None:
     # Every cell in both dtypes, packed and bidirectional.
     for cell in ["rnn_tanh", "rnn_relu", "lstm", "gru"]:
         for dtype in [torch.float32, torch.float64]:
-            assert any(c.cell == cell and c.dtype == dtype and c.packed and c.bidirectional for c in cfgs), (cell,
-                                                                                                              dtype)
+            hit = any(c.cell == cell and c.dtype == dtype and c.packed and c.bidirectional for c in cfgs)
+            assert hit, (cell, dtype)
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
