@@ -6,6 +6,12 @@
 //! For `fwd` it also times, interleaved, matrixmultiply on the input
 //! projection alone (`T·B × I × G·H`), and reports what the rest (the time
 //! loop) achieves.
+//!
+//! `profile table <threads> <out.json>` times every cell, shape and mode the way
+//! `benches/peers/run_peers.py` times the peers (one warm-up, then the median of
+//! at least 5 runs and 1 s), and writes the same JSON, with the FMA peak of the
+//! best level, for `benches/peers/table.py`. `benches/peers/run_all.sh` runs it
+//! pinned beside the peers.
 
 use benches::{CELLS, Case, SHAPES, flops};
 use kernels::Parallelism;
@@ -27,6 +33,12 @@ fn main() {
             }
             println!("fma peak {}: {:.1} GFLOP/s", level.name(), flops as f64 / best / 1e9);
         }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("table") {
+        let threads: usize = args.get(1).map_or(1, |t| t.parse().expect("threads"));
+        let out = args.get(2).map_or("ours.json", String::as_str);
+        table(threads, out);
         return;
     }
     let cell = CELLS.iter().find(|(n, _)| *n == args[0]).expect("cell: rnn_tanh, lstm or gru").1;
@@ -83,4 +95,55 @@ fn main() {
         );
     }
     println!();
+}
+
+/// Median milliseconds of `f` after one warm-up: at least 5 runs and 1 s, at
+/// most 200 runs (the rule of `run_peers.py`).
+fn median_ms(mut f: impl FnMut() -> f32) -> f64 {
+    std::hint::black_box(f());
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 5 || (start.elapsed().as_secs_f64() < 1.0 && times.len() < 200) {
+        let t = Instant::now();
+        std::hint::black_box(f());
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let n = times.len();
+    if n % 2 == 1 { times[n / 2] } else { 0.5 * (times[n / 2 - 1] + times[n / 2]) }
+}
+
+/// Every cell, shape and mode at `threads`, written as `run_peers.py`'s JSON
+/// (`"peer": "ours"`), with the one-core FMA peak of the level the kernels use.
+fn table(threads: usize, out: &str) {
+    let par = if threads == 1 { Parallelism::Sequential } else { Parallelism::Rayon(threads) };
+    let level = kernels::simd::Level::best();
+    let (mut best, mut flops) = (f64::INFINITY, 0);
+    for _ in 0..5 {
+        let t = Instant::now();
+        let (v, f) = kernels::internals::fma_peak(level, 1 << 22);
+        best = best.min(t.elapsed().as_secs_f64());
+        flops = f;
+        std::hint::black_box(v);
+    }
+    let peak = flops as f64 / best / 1e9;
+    let mut rows = Vec::new();
+    for (name, cell) in CELLS {
+        for s in SHAPES {
+            let mut case = Case::new(cell, s);
+            let fwd = median_ms(|| case.forward(par));
+            let fwd_bwd = median_ms(|| case.forward_backward(par));
+            eprintln!("ours {name} {} t{threads}: fwd {fwd:.3} ms, fwd_bwd {fwd_bwd:.3} ms", s.name);
+            rows.push(format!(
+                "  {{\"peer\": \"ours\", \"cell\": \"{name}\", \"shape\": \"{}\", \"threads\": {threads}, \"fwd_ms\": {fwd}, \"fwd_bwd_ms\": {fwd_bwd}}}",
+                s.name
+            ));
+        }
+    }
+    let json = format!(
+        "{{\"level\": \"{}\", \"fma_peak_gflops\": {peak}, \"results\": [\n{}\n]}}\n",
+        level.name(),
+        rows.join(",\n")
+    );
+    std::fs::write(out, json).unwrap_or_else(|e| panic!("writing {out}: {e}"));
 }
