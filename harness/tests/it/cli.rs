@@ -46,8 +46,8 @@ fn one_and_two_threads_give_identical_outputs() {
     }
     let (fa, fb) = (files(&a), files(&b));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
-    // 4 runs × 3 files, plus spec, manifest, runs.jsonl, summary and 5 plots.
-    assert_eq!(fa.len(), 4 * 3 + 9, "{:?}", fa.keys());
+    // 4 runs × 4 files, plus spec, source, manifest, lock, runs.jsonl, summary and 5 plots.
+    assert_eq!(fa.len(), 4 * 4 + 12, "{:?}", fa.keys());
     for (name, bytes) in &fa {
         let other = &fb[name];
         let volatile = name.ends_with(".json") || name.ends_with(".jsonl");
@@ -641,7 +641,7 @@ grad_norms_every = 2
     {
         assert!(written.contains_key(f), "{f} not written: {:?}", written.keys());
     }
-    assert_eq!(written.keys().filter(|k| k.starts_with("runs/")).count(), 6 * 3, "{:?}", written.keys());
+    assert_eq!(written.keys().filter(|k| k.starts_with("runs/")).count(), 6 * 4, "{:?}", written.keys());
     let manifest: serde_json::Value = serde_json::from_slice(&written["manifest.json"]).unwrap();
     assert!(manifest["threads"].as_u64().unwrap() >= 1);
 }
