@@ -9,5 +9,6 @@ mod cli;
 mod faults;
 mod layers;
 mod sharding;
+mod spec_fuzz;
 mod support;
 mod tasks;
