@@ -109,19 +109,22 @@ fn plan_main(args: PlanArgs) -> ExitCode {
         Err(code) => return code,
     };
     let runs = sweep::runs(&plan);
-    if args.count {
-        println!("{}", runs.len());
-        return ExitCode::SUCCESS;
+    let text = if args.count {
+        format!("{}\n", runs.len())
+    } else if plan.evaluate.is_some() {
+        "0 runs (an evaluate-only spec: no training runs; it runs as one job, unsharded)\n".to_string()
+    } else {
+        let mut text = format!("{} runs\n", runs.len());
+        for (i, run) in runs.iter().enumerate() {
+            text.push_str(&format!("{i}\t{}\tseed {}\t{}\n", run.id, run.seed, plan.configs[run.config].label()));
+        }
+        text
+    };
+    // A reader that stops early (`harness plan SPEC | head -1`) is no error.
+    match io::Write::write_all(&mut io::stdout().lock(), text.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => fail(1, &format!("stdout: {e}")),
+        _ => ExitCode::SUCCESS,
     }
-    if plan.evaluate.is_some() {
-        println!("0 runs (an evaluate-only spec: no training runs; it runs as one job, unsharded)");
-        return ExitCode::SUCCESS;
-    }
-    println!("{} runs", runs.len());
-    for (i, run) in runs.iter().enumerate() {
-        println!("{i}\t{}\tseed {}\t{}", run.id, run.seed, plan.configs[run.config].label());
-    }
-    ExitCode::SUCCESS
 }
 
 /// `harness merge OUT DIR...`: the runs of a sharded sweep's directories, gathered.
@@ -274,9 +277,10 @@ fn run_shard(plan: &Plan, dir: &Path, shard: Shard, provenance: Provenance) -> i
     }
     manifest.end_time = Some(manifest::now_rfc3339());
     write_json(&path, &manifest)?;
+    let n = executed.records.len();
     println!(
-        "shard {shard}: {} runs complete in {}; when every shard is done: harness merge OUT {}",
-        executed.records.len(),
+        "shard {shard}: {n} run{} complete in {}; when every shard is done: harness merge OUT {}",
+        if n == 1 { "" } else { "s" },
         dir.display(),
         dir.display()
     );

@@ -82,6 +82,18 @@ fn plan_lists_the_runs_in_plan_order() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("model.hidden"), "{}", stderr(&o));
     assert_eq!(harness(&["plan"]).status.code(), Some(2));
+    // A reader that stops after the first line is no error.
+    let mut child = std::process::Command::new(BIN)
+        .args(["plan", &spec, "--set", "experiment.seeds=20000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    assert_eq!(first, "60000 runs\n");
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success() && o.stderr.is_empty(), "{:?}: {}", o.status, stderr(&o));
 }
 
 /// Runs the whole SIX sweep into `dir/whole`.
