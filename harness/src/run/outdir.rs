@@ -91,13 +91,16 @@ fn install_or_compare(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     }
 }
 
-/// Removes the temporary files a killed process left in `dir` (not the run directories').
+/// Removes the temporary files and directories (figures being drawn) a killed process
+/// left in `dir` (not the run directories, which are in `runs/`).
 fn remove_temp_files(dir: &Path) -> io::Result<()> {
     let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
     for entry in entries {
         let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(".tmp-") && entry.file_type()?.is_file() {
-            fs::remove_file(entry.path()).map_err(|e| named(&entry.path(), e))?;
+        if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            let path = entry.path();
+            let removed = if entry.file_type()?.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+            removed.map_err(|e| named(&path, e))?;
         }
     }
     Ok(())
