@@ -196,18 +196,22 @@ fn run_main(args: Args) -> ExitCode {
             Ok(held) => held,
             Err(r) => return refused(r),
         };
-        return match run_plan(&plan, &dir, provenance) {
-            Ok(code) => code,
-            Err(e) => fail(1, &e.to_string()),
-        };
+        return run_plan(&plan, &dir, provenance).unwrap_or_else(|e| io_fail(&dir, &e));
     };
     let _held = match outdir::open_shard(&dir, &plan.resolved, &source, shard) {
         Ok(held) => held,
         Err(r) => return refused(r),
     };
-    match run_shard(&plan, &dir, shard, provenance) {
-        Ok(code) => code,
-        Err(e) => fail(1, &e.to_string()),
+    run_shard(&plan, &dir, shard, provenance).unwrap_or_else(|e| io_fail(&dir, &e))
+}
+
+/// Exit code 1 for an I/O error, naming the output directory unless the error names a path in it.
+fn io_fail(dir: &Path, e: &io::Error) -> ExitCode {
+    let text = e.to_string();
+    if text.contains(&dir.display().to_string()) {
+        fail(1, &text)
+    } else {
+        fail(1, &format!("{}: {text}", dir.display()))
     }
 }
 
@@ -336,7 +340,7 @@ fn merge_main(args: MergeArgs) -> ExitCode {
     let runs = sweep::runs(&plan);
     let (found, missing) = match merge::locate(&runs, &args.dirs) {
         Ok(x) => x,
-        Err(e) => return fail(1, &e.to_string()),
+        Err(e) => return fail(1, &format!("reading the input directories: {e}")),
     };
     if !missing.is_empty() {
         for run in &missing {
@@ -378,7 +382,7 @@ fn merge_main(args: MergeArgs) -> ExitCode {
             .collect::<io::Result<Vec<_>>>()?;
         aggregate(&plan, &args.out, &records, manifest)
     })();
-    merged.unwrap_or_else(|e| fail(1, &e.to_string()))
+    merged.unwrap_or_else(|e| io_fail(&args.out, &e))
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> io::Result<()> {

@@ -164,7 +164,7 @@ pub fn open_whole(dir: &Path, resolved: &str, source: &Source, resume: bool) -> 
             Ok(old) if old == resolved => {}
             Ok(_) => {
                 return Err(Refusal::Usage(format!(
-                    "{}/spec.toml differs from this spec; cannot resume",
+                    "{}/spec.toml differs from this spec; cannot resume it or merge into it",
                     dir.display()
                 )));
             }
