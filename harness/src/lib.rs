@@ -11,9 +11,10 @@
 //!
 //! ```text
 //! floor    its files                                                      imports from
-//! cli      cli.rs: arguments, output directory, exit codes                report, run, spec
+//! cli      cli.rs: arguments, subcommands (plan, merge), exit codes      report, run, spec
 //! report   summary, stats, plot, claims, cliff (figures and claims)       run, nn, spec
-//! run      train, sweep, output, manifest, cliff (evaluate-only)          nn, tasks, spec
+//! run      train, sweep, output, manifest, cliff (evaluate-only),         nn, tasks, spec
+//!          shard, lock, outdir, merge
 //! nn       model, loss, optim                                             tasks, spec
 //! tasks    batch, sampling, adding, copy, latch, temporal_order, ...      spec
 //! spec     error, sections, validate, config, expect, evaluate, plan,     (nothing)
@@ -28,11 +29,14 @@
 //! - [`tasks`]: the sequence generators.
 //! - [`nn`]: the network (the kernels' layer and a readout), losses, optimizers.
 //! - [`run`]: one training run, the sweep over runs (ids, seeds, the worker
-//!   pool, `--resume`), the per-run files and `runs.jsonl`, the manifest, and
-//!   the evaluate-only computation.
+//!   pool, `--resume`), the per-run files and `runs.jsonl`, the provenance
+//!   files, the evaluate-only computation, and what sharding needs: shards
+//!   (`--shard I/N`, Slurm arrays), the output directory's locks and life, and
+//!   collecting shards' runs for `merge`.
 //! - [`report`]: what is made of finished runs: `summary.csv`, figures,
 //!   claims (`expectations.json`), and the statistics they share.
-//! - [`cli`]: the binary's arguments and the order of the steps.
+//! - [`cli`]: the binary's arguments and subcommands (`plan`, `merge`), the
+//!   order of the steps, and the exit codes.
 
 #![warn(missing_docs)]
 

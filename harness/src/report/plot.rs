@@ -19,10 +19,32 @@ use std::path::Path;
 /// Width and height of a figure, in pixels.
 pub(super) const SIZE: (u32, u32) = (900, 560);
 
-/// Writes `DIR/plots/*.svg`; a figure with nothing to show is not written.
+/// Writes `DIR/plots/*.svg`; a figure with nothing to show is not written. The figures are
+/// drawn in a temporary directory beside `plots/` and each is then renamed into it, so that
+/// a figure is whole or absent, also when the process is killed.
 pub fn write_all(dir: &Path, plan: &Plan, records: &[RunRecord], summaries: &[ConfigSummary]) -> io::Result<()> {
-    let plots = dir.join("plots");
-    std::fs::create_dir_all(&plots)?;
+    let target = dir.join("plots");
+    std::fs::create_dir_all(&target)?;
+    let staging = dir.join(format!(".tmp-plots-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    std::fs::create_dir_all(&staging)?;
+    draw_all(dir, &staging, plan, records, summaries)?;
+    for entry in std::fs::read_dir(&staging)? {
+        let entry = entry?;
+        std::fs::rename(entry.path(), target.join(entry.file_name()))?;
+    }
+    std::fs::remove_dir(&staging)
+}
+
+fn draw_all(
+    dir: &Path,
+    plots: &Path,
+    plan: &Plan,
+    records: &[RunRecord],
+    summaries: &[ConfigSummary],
+) -> io::Result<()> {
     let labels: Vec<String> = plan.configs.iter().map(|c| c.label()).collect();
 
     let grad: Vec<Vec<(f64, f64)>> = per_config(plan, records, |id| {
@@ -39,10 +61,10 @@ pub fn write_all(dir: &Path, plan: &Plan, records: &[RunRecord], summaries: &[Co
     if loss.iter().any(|l| !l.is_empty()) {
         lines(&plots.join("loss.svg"), "Training loss (median over seeds)", "step", "loss", &labels, &loss)?;
     }
-    eval_loss(dir, &plots, plan, records, &labels)?;
+    eval_loss(dir, plots, plan, records, &labels)?;
     survival(&plots.join("survival.svg"), plan, records, &labels)?;
     success(&plots.join("success.svg"), plan, summaries)?;
-    grouped(dir, &plots, plan, records)
+    grouped(dir, plots, plan, records)
 }
 
 /// A file-name-safe form of a value.

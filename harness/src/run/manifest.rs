@@ -1,59 +1,133 @@
-//! `DIR/manifest.json`: how and where the results were produced.
+//! Provenance: `DIR/manifest.json` (the sweep's, or a merge's), `DIR/shards/I-of-N.json`
+//! (a shard's) and `DIR/runs/<id>/provenance.json` (a run's). These files, and the
+//! `wall_s` of the run records, are the only outputs that differ between two runs of
+//! one spec; every other file is byte-identical (threads, shards, resumed or not).
+//!
+//! The git commit and its dirty flag are read **at build time** (`build.rs`: `git
+//! rev-parse HEAD`, `git status --porcelain --untracked-files=no`), so they describe
+//! the source the binary was built from; the build script reruns when git's HEAD
+//! moves or a source file of the harness or the kernels changes. The crate versions
+//! are the harness's, the kernels' and those of `Cargo.lock` for the dependencies
+//! that shape results.
 
 use serde::Serialize;
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The provenance of an output directory.
+/// What is the same for every run of one process: the build, the machine, the job.
 #[derive(Clone, Debug, Serialize)]
-pub struct Manifest {
+pub struct Provenance {
     /// Package name.
     pub package: &'static str,
     /// Package version.
     pub version: &'static str,
-    /// `git rev-parse HEAD` of the source tree (with `-dirty` when modified), when known.
-    pub git_commit: Option<String>,
+    /// The commit the binary was built from (`git rev-parse HEAD` at build time), when known.
+    pub git_commit: Option<&'static str>,
+    /// Whether tracked files differed from that commit when the binary was built.
+    pub git_dirty: Option<bool>,
+    /// Where the git fields come from: always `"build"` (read by `build.rs`).
+    pub git_source: &'static str,
+    /// `name version` of the harness, the kernels and the dependencies that shape results.
+    pub crates: Vec<String>,
     /// The compiler that built the binary.
     pub rustc: &'static str,
+    /// The host name.
+    pub host: Option<String>,
     /// CPU model name.
     pub cpu: Option<String>,
-    /// The widest SIMD instruction set the CPU offers the kernels.
+    /// The kernels' SIMD level on this CPU (`kernels::simd::Level::best()`).
     pub simd: &'static str,
     /// Worker threads.
     pub threads: usize,
-    /// The profile the spec was run under (null: the full spec).
-    pub profile: Option<String>,
-    /// UTC start time, RFC 3339.
-    pub start_time: String,
-    /// UTC end time, RFC 3339 (null while running).
-    pub end_time: Option<String>,
+    /// `I/N` for a shard of a sharded sweep.
+    pub shard: Option<String>,
+    /// The Slurm job's ids, when run under Slurm (`SLURM_JOB_ID`, `SLURM_ARRAY_JOB_ID`,
+    /// `SLURM_ARRAY_TASK_ID`, `SLURMD_NODENAME`).
+    pub slurm: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-impl Manifest {
-    /// The manifest of a sweep starting now.
-    pub fn start(threads: usize, profile: Option<String>) -> Self {
-        Manifest {
+impl Provenance {
+    /// This process's provenance.
+    pub fn current(threads: usize, shard: Option<String>) -> Self {
+        let git_commit = option_env!("HARNESS_GIT_COMMIT").filter(|s| !s.is_empty());
+        let git_dirty = option_env!("HARNESS_GIT_DIRTY").and_then(|s| s.parse().ok());
+        let slurm: serde_json::Map<String, serde_json::Value> =
+            ["SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURMD_NODENAME"]
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v.into())))
+                .collect();
+        Provenance {
             package: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
-            git_commit: git_commit(),
+            git_commit,
+            git_dirty,
+            git_source: "build",
+            crates: env!("HARNESS_CRATE_VERSIONS").split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
             rustc: env!("HARNESS_RUSTC_VERSION"),
+            host: host_name(),
             cpu: cpu_model(),
-            simd: simd_level(),
+            simd: kernels::simd::Level::best().name(),
             threads,
-            profile,
-            start_time: now_rfc3339(),
-            end_time: None,
+            shard,
+            slurm: (!slurm.is_empty()).then_some(slurm),
         }
     }
 }
 
-fn git_commit() -> Option<String> {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let run =
-        |args: &[&str]| Command::new("git").arg("-C").arg(dir).args(args).output().ok().filter(|o| o.status.success());
-    let head = String::from_utf8(run(&["rev-parse", "HEAD"])?.stdout).ok()?.trim().to_string();
-    let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|o| !o.stdout.is_empty());
-    Some(if dirty { format!("{head}-dirty") } else { head })
+/// The provenance of an output directory (`manifest.json`) or of a shard (`shards/I-of-N.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Manifest {
+    /// The build, the machine, the job.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+    /// The profile the spec was run under (null: the full spec).
+    pub profile: Option<String>,
+    /// What the process did: `sweep`, `shard` or `merge`.
+    pub kind: &'static str,
+    /// A merge's input directories.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+    /// UTC start time, RFC 3339.
+    pub start_time: String,
+    /// UTC end time, RFC 3339 (null while running: a directory whose manifest has no
+    /// end time is not finished).
+    pub end_time: Option<String>,
+}
+
+impl Manifest {
+    /// The manifest of a process starting now.
+    pub fn start(provenance: Provenance, profile: Option<String>, kind: &'static str) -> Self {
+        Manifest { provenance, profile, kind, merged_from: Vec::new(), start_time: now_rfc3339(), end_time: None }
+    }
+}
+
+/// `DIR/runs/<id>/provenance.json`: how one run was produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunProvenance<'a> {
+    /// The run id.
+    pub id: &'a str,
+    /// The seed.
+    pub seed: u64,
+    /// The resolved configuration the run trained.
+    pub config: &'a crate::spec::Spec,
+    /// The profile of the sweep.
+    pub profile: Option<&'a str>,
+    /// The build, the machine, the job.
+    #[serde(flatten)]
+    pub provenance: &'a Provenance,
+    /// UTC start time of the run, RFC 3339.
+    pub start_time: String,
+    /// UTC end time of the run.
+    pub end_time: String,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+}
+
+fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 fn cpu_model() -> Option<String> {
@@ -62,24 +136,6 @@ fn cpu_model() -> Option<String> {
         .find(|l| l.starts_with("model name"))
         .and_then(|l| l.split_once(':'))
         .map(|(_, v)| v.trim().to_string())
-}
-
-/// The widest vector extension detected at run time.
-fn simd_level() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return "avx512";
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            return "avx2+fma";
-        }
-        "sse2"
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        "scalar"
-    }
 }
 
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.

@@ -5,8 +5,9 @@ use super::train::Outcome;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::fs;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A finished run: one line of `runs.jsonl` (and the run's `result.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,6 +103,29 @@ pub fn record(
     }
 }
 
+/// An I/O error with the path it concerns.
+pub fn named(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// A name for a temporary file in `dir`, unique across processes and calls.
+pub fn temp_path(dir: &Path, name: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".tmp-{name}-{}-{n}", std::process::id()))
+}
+
+/// Writes `path` atomically: a temporary file beside it, renamed over it.
+pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = temp_path(dir, &path.file_name().unwrap_or_default().to_string_lossy());
+    fs::write(&tmp, bytes).map_err(|e| named(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        named(path, e)
+    })
+}
+
 /// `DIR/runs`.
 pub fn runs_dir(dir: &Path) -> PathBuf {
     dir.join("runs")
@@ -119,31 +143,56 @@ pub fn read_record(dir: &Path, id: &str) -> io::Result<Option<RunRecord>> {
     }
 }
 
-/// Writes `DIR/runs/<id>/` (metrics.csv, grad_norms.csv, result.json) under a
-/// temporary name, then renames it into place.
-pub fn write_run(dir: &Path, rec: &RunRecord, outcome: &Outcome) -> io::Result<()> {
+/// Writes `DIR/runs/<id>/` (metrics.csv, grad_norms.csv, provenance.json, result.json)
+/// under the temporary name `.tmp-<id>`, flushes it to disk, then renames it into
+/// place: a run directory is complete or absent, also after a crash.
+pub fn write_run(dir: &Path, rec: &RunRecord, outcome: &Outcome, provenance: &str) -> io::Result<()> {
     let runs = runs_dir(dir);
     let tmp = runs.join(format!(".tmp-{}", rec.id));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
-    }
-    fs::create_dir_all(&tmp)?;
-    fs::write(tmp.join("metrics.csv"), metrics_csv(outcome))?;
-    fs::write(tmp.join("grad_norms.csv"), grad_norms_csv(outcome))?;
-    fs::write(tmp.join("result.json"), serde_json::to_string_pretty(rec)? + "\n")?;
-    fs::rename(&tmp, runs.join(&rec.id))
+    let files = [
+        ("metrics.csv", metrics_csv(outcome)),
+        ("grad_norms.csv", grad_norms_csv(outcome)),
+        ("provenance.json", provenance.to_string() + "\n"),
+        ("result.json", serde_json::to_string_pretty(rec)? + "\n"),
+    ];
+    let write = || -> io::Result<()> {
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir_all(&tmp)?;
+        for (name, text) in &files {
+            let mut f = fs::File::create(tmp.join(name))?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+        }
+        fs::File::open(&tmp)?.sync_all()
+    };
+    write().map_err(|e| named(&tmp, e))?;
+    let to = runs.join(&rec.id);
+    fs::rename(&tmp, &to).map_err(|e| named(&to, e))?;
+    // The rename itself: durable once the parent directory is.
+    fs::File::open(&runs).and_then(|f| f.sync_all()).map_err(|e| named(&runs, e))
 }
 
-/// Removes the temporary directories an interrupted sweep left.
+/// Removes every temporary run directory an interrupted sweep left.
 pub fn remove_partial_runs(dir: &Path) -> io::Result<()> {
     let Ok(entries) = fs::read_dir(runs_dir(dir)) else { return Ok(()) };
     for entry in entries {
         let entry = entry?;
         if entry.file_name().to_string_lossy().starts_with(".tmp-") {
-            fs::remove_dir_all(entry.path())?;
+            fs::remove_dir_all(entry.path()).map_err(|e| named(&entry.path(), e))?;
         }
     }
     Ok(())
+}
+
+/// Removes the temporary directory of run `id`, if an interrupted sweep left one.
+pub fn remove_partial_run(dir: &Path, id: &str) -> io::Result<()> {
+    let tmp = runs_dir(dir).join(format!(".tmp-{id}"));
+    match fs::remove_dir_all(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(named(&tmp, e)),
+        _ => Ok(()),
+    }
 }
 
 /// The header of `metrics.csv`.
@@ -216,5 +265,5 @@ pub fn write_jsonl(path: &Path, records: &[RunRecord]) -> io::Result<()> {
         s.push_str(&serde_json::to_string(r)?);
         s.push('\n');
     }
-    fs::write(path, s)
+    write_atomic(path, s)
 }

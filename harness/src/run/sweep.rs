@@ -5,12 +5,15 @@
 //! own directory, and every aggregate is assembled in plan order afterwards,
 //! so the output does not depend on the number of threads or on completion order.
 
+use super::manifest::{self, Provenance, RunProvenance};
 use super::output::{self, RunRecord};
+use super::shard::Shard;
 use super::train::{self, Streams};
 use crate::spec::{Config, Plan};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::io::{self, IsTerminal};
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -90,22 +93,59 @@ pub fn runs(plan: &Plan) -> Vec<Run> {
 
 /// How runs are executed.
 #[derive(Clone, Copy, Debug)]
-pub struct Options {
+pub struct Options<'a> {
     /// Worker threads.
     pub threads: usize,
-    /// Keep the runs already complete in the output directory.
-    pub resume: bool,
+    /// Only this shard's runs (`--shard I/N`).
+    pub shard: Option<Shard>,
+    /// The process's provenance, written with each run.
+    pub provenance: &'a Provenance,
 }
 
-/// Runs every run of `plan` not yet complete under `dir`, and returns all
-/// records in plan order.
-pub fn execute(plan: &Plan, dir: &Path, opts: Options) -> io::Result<Vec<RunRecord>> {
-    let all = runs(plan);
-    output::remove_partial_runs(dir)?;
-    std::fs::create_dir_all(output::runs_dir(dir))?;
+/// What [`execute`] did.
+#[derive(Debug)]
+pub struct Executed {
+    /// The records of the runs it was to run (all, or the shard's), complete ones only, in plan order.
+    pub records: Vec<RunRecord>,
+    /// The runs that failed (a panic, not a divergence): id and message. They left no result.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Test hook: a run whose id is the value of this variable panics (a run failing for a
+/// reason other than divergence), to test the exit status and `--resume`.
+pub const FAULT_PANIC_RUN: &str = "HARNESS_FAULT_PANIC_RUN";
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
+/// Runs every run of `plan` (or of `opts.shard`) not yet complete under `dir`: the
+/// complete ones are kept (a fresh directory has none). A run that panics is reported in
+/// [`Executed::failed`] and the others go on; an I/O error stops the sweep.
+///
+/// The caller holds the directory's lock (`run::outdir`): a whole sweep removes every
+/// partial run directory an interrupted one left, a shard only its own runs'.
+pub fn execute(plan: &Plan, dir: &Path, opts: Options) -> io::Result<Executed> {
+    let all: Vec<Run> = runs(plan)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| opts.shard.is_none_or(|s| s.selects(*i)))
+        .map(|(_, r)| r)
+        .collect();
+    let runs_dir = output::runs_dir(dir);
+    std::fs::create_dir_all(&runs_dir).map_err(|e| output::named(&runs_dir, e))?;
+    match opts.shard {
+        None => output::remove_partial_runs(dir)?,
+        Some(_) => all.iter().try_for_each(|r| output::remove_partial_run(dir, &r.id))?,
+    }
     let mut pending = Vec::new();
     for run in &all {
-        if !(opts.resume && output::read_record(dir, &run.id)?.is_some()) {
+        if output::read_record(dir, &run.id)?.is_none() {
             pending.push(run);
         }
     }
@@ -115,26 +155,60 @@ pub fn execute(plan: &Plan, dir: &Path, opts: Options) -> io::Result<Vec<RunReco
         .stack_size(WORKER_STACK_BYTES)
         .build()
         .map_err(io::Error::other)?;
+    let fault = std::env::var(FAULT_PANIC_RUN).ok();
+    let failed = std::sync::Mutex::new(Vec::new());
     pool.install(|| {
         pending.par_iter().try_for_each(|run| {
             let config = &plan.configs[run.config];
+            let start_time = manifest::now_rfc3339();
             let start = Instant::now();
-            let outcome = train::train(&config.spec, streams(config, run.seed));
+            let trained = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                if fault.as_deref() == Some(run.id.as_str()) {
+                    panic!("{FAULT_PANIC_RUN} names this run");
+                }
+                train::train(&config.spec, streams(config, run.seed))
+            }));
+            let outcome = match trained {
+                Ok(outcome) => outcome,
+                Err(payload) => {
+                    let message = panic_message(payload.as_ref());
+                    progress.failed(&run.id, run.seed, &config.label(), &message);
+                    failed.lock().expect("no panic while held").push((run.id.clone(), message));
+                    return Ok(());
+                }
+            };
+            let wall_s = start.elapsed().as_secs_f64();
             let params = config.params.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect();
             let batch = config.spec.train.batch;
-            let rec =
-                output::record(&run.id, run.config, run.seed, params, batch, &outcome, start.elapsed().as_secs_f64());
-            output::write_run(dir, &rec, &outcome)?;
+            let rec = output::record(&run.id, run.config, run.seed, params, batch, &outcome, wall_s);
+            let prov = RunProvenance {
+                id: &run.id,
+                seed: run.seed,
+                config: &config.spec,
+                profile: plan.profile.as_deref(),
+                provenance: opts.provenance,
+                start_time,
+                end_time: manifest::now_rfc3339(),
+                wall_s,
+            };
+            output::write_run(dir, &rec, &outcome, &serde_json::to_string_pretty(&prov)?)?;
             progress.finished(&rec, &config.label());
             Ok::<_, io::Error>(())
         })
     })?;
     progress.done();
-    all.iter()
-        .map(|run| {
-            output::read_record(dir, &run.id)?.ok_or_else(|| io::Error::other(format!("run {} left no result", run.id)))
-        })
-        .collect()
+    let mut failed = failed.into_inner().expect("no panic while held");
+    // In plan order, as the records.
+    failed.sort_by_key(|(id, _)| all.iter().position(|r| &r.id == id));
+    let mut records = Vec::new();
+    for run in &all {
+        if let Some(rec) = output::read_record(dir, &run.id)? {
+            records.push(rec);
+        } else if !failed.iter().any(|(id, _)| *id == run.id) {
+            return Err(io::Error::other(format!("run {} left no result", run.id)));
+        }
+    }
+    Ok(Executed { records, failed })
 }
 
 /// A TOML value as JSON (datetimes as strings).
@@ -190,6 +264,14 @@ impl Progress {
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 eprintln!("[{n}/{total}] {what} in {:.1} s", rec.wall_s);
             }
+        }
+    }
+
+    fn failed(&self, id: &str, seed: u64, label: &str, message: &str) {
+        let what = format!("{id} seed {seed} ({label}): FAILED: {message}");
+        match self {
+            Progress::Bar(bar) => bar.println(what),
+            Progress::Lines { .. } => eprintln!("{what}"),
         }
     }
 

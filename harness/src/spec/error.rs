@@ -21,6 +21,8 @@ pub enum Origin {
     },
     /// On the command line, as this `--set` argument.
     Set(String),
+    /// On the command line, as this other argument (e.g. `--profile paper`).
+    Arg(String),
 }
 
 /// A spec error, reported before any run starts (exit code 2).
@@ -63,6 +65,7 @@ impl fmt::Display for SpecError {
         match &self.origin {
             Some(Origin::File { line, col }) => write!(f, "{}:{line}:{col}: ", self.file)?,
             Some(Origin::Set(arg)) => write!(f, "{}: in `--set {arg}`: ", self.file)?,
+            Some(Origin::Arg(arg)) => write!(f, "{}: in `{arg}`: ", self.file)?,
             None if self.file.is_empty() => {}
             None => write!(f, "{}: ", self.file)?,
         }

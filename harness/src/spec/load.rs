@@ -71,10 +71,10 @@ pub fn load_str(file: &str, text: &str, profile: Option<&str>, sets: &[String]) 
     if let Some(name) = profile {
         let q = profile_tables.get(name).ok_or_else(|| {
             let known = if profile_names.is_empty() { "none".to_string() } else { profile_names.join(", ") };
-            ctx.error(
-                None,
-                format!("--profile {name} given but the spec has no [profile.{name}] table (profiles: {known})"),
-            )
+            let message =
+                format!("--profile {name} given but the spec has no [profile.{name}] table (profiles: {known})");
+            let origin = Some(Origin::Arg(format!("--profile {name}")));
+            ctx.locate(SpecError { key: Some(format!("profile.{name}")), origin, ..SpecError::new(message) })
         })?;
         for (key, value) in flatten(q, "") {
             let origin = ctx.origin_of(&format!("profile.{name}.{key}"));
@@ -194,7 +194,11 @@ impl Context {
     /// `err` in this spec's file, at the origin of its key (or of the key's
     /// closest written ancestor) unless it already has one.
     fn locate(&self, err: SpecError) -> SpecError {
-        let origin = err.origin.clone().or_else(|| err.key.as_deref().and_then(|k| self.lookup(k)));
+        // A key written nowhere (a missing section) is blamed on the file: its first line.
+        let origin = err
+            .origin
+            .clone()
+            .or_else(|| err.key.as_deref().map(|k| self.lookup(k).unwrap_or(Origin::File { line: 1, col: 1 })));
         SpecError { file: self.file.clone(), origin, ..err }
     }
 

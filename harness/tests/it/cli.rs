@@ -46,8 +46,8 @@ fn one_and_two_threads_give_identical_outputs() {
     }
     let (fa, fb) = (files(&a), files(&b));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
-    // 4 runs × 3 files, plus spec, manifest, runs.jsonl, summary and 5 plots.
-    assert_eq!(fa.len(), 4 * 3 + 9, "{:?}", fa.keys());
+    // 4 runs × 4 files, plus spec, source, manifest, lock, runs.jsonl, summary and 5 plots.
+    assert_eq!(fa.len(), 4 * 4 + 12, "{:?}", fa.keys());
     for (name, bytes) in &fa {
         let other = &fb[name];
         let volatile = name.ends_with(".json") || name.ends_with(".jsonl");
@@ -641,7 +641,53 @@ grad_norms_every = 2
     {
         assert!(written.contains_key(f), "{f} not written: {:?}", written.keys());
     }
-    assert_eq!(written.keys().filter(|k| k.starts_with("runs/")).count(), 6 * 3, "{:?}", written.keys());
+    assert_eq!(written.keys().filter(|k| k.starts_with("runs/")).count(), 6 * 4, "{:?}", written.keys());
     let manifest: serde_json::Value = serde_json::from_slice(&written["manifest.json"]).unwrap();
     assert!(manifest["threads"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn each_run_records_its_provenance_apart_from_its_results() {
+    let dir = temp_dir("provenance");
+    let spec = write_spec(&dir, SMALL);
+    let out = dir.join("out");
+    let o = harness(&[&spec, "--out", out.to_str().unwrap(), "--set", "train.steps=2", "--threads", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let runs = fs::read_to_string(out.join("runs.jsonl")).unwrap();
+    let expected_commit = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string());
+    for line in runs.lines() {
+        let rec: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = rec["id"].as_str().unwrap();
+        let text = fs::read_to_string(out.join("runs").join(id).join("provenance.json")).unwrap();
+        let p: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!((p["id"].as_str(), &p["seed"]), (Some(id), &rec["seed"]));
+        assert_eq!(p["config"]["model"]["cell"], rec["params"]["model.cell"], "the resolved configuration");
+        assert_eq!(p["config"]["train"]["steps"], 2);
+        assert_eq!(p["simd"], kernels::simd::Level::best().name());
+        assert_eq!((p["git_source"].as_str(), p["threads"].as_u64()), (Some("build"), Some(2)));
+        if let Some(commit) = &expected_commit {
+            // Built from this checkout (the test binary and the harness are one build).
+            assert_eq!(p["git_commit"].as_str(), Some(commit.as_str()), "{text}");
+            assert!(p["git_dirty"].is_boolean(), "{text}");
+        }
+        let crates: Vec<&str> = p["crates"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        for name in ["harness ", "kernels ", "rayon ", "rand_chacha "] {
+            assert!(crates.iter().any(|c| c.starts_with(name)), "{name}: {crates:?}");
+        }
+        assert!(p["host"].as_str().is_some_and(|h| !h.is_empty()), "{text}");
+        for t in ["start_time", "end_time"] {
+            let t = p[t].as_str().unwrap();
+            assert!(t.len() == 20 && t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
+        }
+        assert_eq!(p["wall_s"], rec["wall_s"]);
+        // The record itself holds no provenance beyond wall_s.
+        for key in ["host", "git_commit", "simd", "start_time"] {
+            assert!(rec.get(key).is_none(), "runs.jsonl has {key}");
+        }
+    }
 }

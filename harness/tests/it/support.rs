@@ -40,6 +40,11 @@ pub fn harness(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("the harness binary runs")
 }
 
+/// Runs the harness binary with `args` and extra environment variables, and waits for it.
+pub fn harness_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BIN).args(args).envs(env.iter().copied()).output().expect("the harness binary runs")
+}
+
 /// The process's standard error, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -69,16 +74,26 @@ pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// The content with the fields that legitimately differ between two
-/// identical sweeps (wall-clock times, thread count) removed.
+/// Whether a file records provenance (times, host, threads, shard) rather than results:
+/// the manifests, each run's `provenance.json`, and the lock files.
+pub fn is_provenance(name: &str) -> bool {
+    name == "manifest.json"
+        || name.ends_with("provenance.json")
+        || name.starts_with("shards/")
+        || name.ends_with(".lock")
+}
+
+/// The content with what legitimately differs between two identical sweeps removed:
+/// provenance files entirely, the `wall_s` field of JSON records.
 pub fn without_time_fields(name: &str, bytes: &[u8]) -> String {
+    if is_provenance(name) {
+        return String::new();
+    }
     let text = String::from_utf8(bytes.to_vec()).unwrap();
     let strip = |json: &str| {
         let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
-        let obj = v.as_object_mut().unwrap();
-        let keys: &[&str] = if name == "manifest.json" { &["start_time", "end_time", "threads"] } else { &["wall_s"] };
-        for k in keys {
-            obj.remove(*k).unwrap_or_else(|| panic!("{name} lacks {k}"));
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("wall_s");
         }
         v.to_string()
     };
@@ -88,5 +103,22 @@ pub fn without_time_fields(name: &str, bytes: &[u8]) -> String {
         strip(&text)
     } else {
         text
+    }
+}
+
+/// Asserts that two output directories hold the same files with the same bytes, apart
+/// from provenance and wall times; `skip` names files (by prefix) present in only one.
+pub fn assert_same_results(a: &Path, b: &Path, skip: &[&str]) {
+    let keep = |m: BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
+        m.into_iter().filter(|(k, _)| !skip.iter().any(|s| k.starts_with(s))).collect()
+    };
+    let (fa, fb) = (keep(files(a)), keep(files(b)));
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>(), "{} and {}", a.display(), b.display());
+    for (name, bytes) in &fa {
+        if name.ends_with(".json") || name.ends_with(".jsonl") || is_provenance(name) {
+            assert_eq!(without_time_fields(name, bytes), without_time_fields(name, &fb[name]), "{name} differs");
+        } else {
+            assert!(*bytes == fb[name], "{name} differs between {} and {}", a.display(), b.display());
+        }
     }
 }
