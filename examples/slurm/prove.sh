@@ -14,7 +14,9 @@
 #    one output directory) and the merge job (merge.sbatch, --dependency=afterok), waits;
 # 4. runs the spec unsharded and compares it with the merge byte for byte, apart from the
 #    provenance files (manifest.json, shards/, runs/*/provenance.json, .lock) and wall_s;
-# 5. stops the daemons (also on failure). Exit status 0 when the merge is identical.
+# 5. stops the daemons (also on failure). Exit status 0 when the merge is identical, 1 when
+#    it is not (or a job failed), 5 when no cluster could be started here (packages, munge,
+#    a node that never became idle): .ci/run reports that and goes on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 spec=${1:-experiments/example.toml}
@@ -29,8 +31,8 @@ fi
 step "apt-get install slurm-wlm munge"
 export DEBIAN_FRONTEND=noninteractive
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; } ||
+    { echo "prove.sh: could not install slurm-wlm and munge" >&2; exit 5; }
 fi
 slurmctld -V
 
@@ -73,7 +75,7 @@ munged --foreground --force --key-file="$work/munge/munge.key" --socket="$socket
   --log-file="$work/munged.log" >>"$work/munged.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
-munge -n -S "$socket" | unmunge -S "$socket" | grep -E '^STATUS'
+munge -n -S "$socket" | unmunge -S "$socket" | grep -E '^STATUS' || { echo "munged did not start" >&2; exit 5; }
 
 step "slurm.conf, slurmctld, slurmd"
 node=$(hostname -s)
@@ -122,7 +124,7 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 sinfo
-[ "$state" = idle ] || { echo "the node never became idle (state: ${state:-none})" >&2; exit 1; }
+[ "$state" = idle ] || { echo "the node never became idle (state: ${state:-none})" >&2; exit 5; }
 
 step "sbatch: a 4-task array and the merge (afterok)"
 out="$work/shared"
