@@ -14,7 +14,7 @@ py=${PYTHON:-python3}
 mkdir -p "$out"
 cargo build --profile bench -p benches --bin profile
 target_dir=$(cargo metadata --format-version 1 --no-deps | "$py" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-profile="$target_dir/bench/profile"
+profile="$target_dir/release/profile" # the bench profile builds into release/
 for t in 1 2; do
   cores=$(seq -s, 0 $((t - 1)))
   taskset -c "$cores" "$profile" table "$t" "$out/ours-t$t.json"

@@ -139,6 +139,9 @@ def main():
     os.sched_setaffinity(0, set(range(args.threads)))
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     os.environ["MKL_NUM_THREADS"] = str(args.threads)
+    # Debian's torch calls the system BLAS (libblas.so.3: OpenBLAS when libopenblas0 is
+    # installed, else the reference BLAS), which sizes its own thread pool at load.
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
                                f"intra_op_parallelism_threads={args.threads}")
     results = []
