@@ -4,10 +4,7 @@
 
 use core::slice;
 
-use kernels::{
-    BackwardOpts, Parallelism, Params, ParamsMut, Real, Stack, StackBackwardOut, StackOut, StackSaved, StackUpstream,
-    State,
-};
+use kernels::{BackwardOpts, Parallelism, Real, Stack, StackBackwardOut, StackOut, StackSaved, StackUpstream, State};
 
 use crate::buffers::{buffer, Regions, Seq};
 use crate::desc::{extras, flag, read_shape, RnnkDesc};
@@ -21,36 +18,6 @@ fn parallelism(threads: usize) -> Parallelism {
     } else {
         Parallelism::Rayon(threads)
     }
-}
-
-/// The flat parameter buffer cut into one `Params` per (layer, direction).
-fn split_params<'a, T>(stack: &Stack, mut flat: &'a [T]) -> Vec<Params<'a, T>> {
-    (0..stack.units())
-        .map(|u| {
-            let rnn = stack.layer(u / stack.directions());
-            let (w_ih, r) = flat.split_at(rnn.w_ih_len());
-            let (w_hh, r) = r.split_at(rnn.w_hh_len());
-            let (b_ih, r) = r.split_at(rnn.bias_len());
-            let (b_hh, r) = r.split_at(rnn.bias_len());
-            flat = r;
-            Params { w_ih, w_hh, b_ih, b_hh }
-        })
-        .collect()
-}
-
-/// The flat gradient buffer cut into one `ParamsMut` per (layer, direction).
-fn split_grads<'a, T>(stack: &Stack, mut flat: &'a mut [T]) -> Vec<ParamsMut<'a, T>> {
-    (0..stack.units())
-        .map(|u| {
-            let rnn = stack.layer(u / stack.directions());
-            let (w_ih, r) = core::mem::take(&mut flat).split_at_mut(rnn.w_ih_len());
-            let (w_hh, r) = r.split_at_mut(rnn.w_hh_len());
-            let (b_ih, r) = r.split_at_mut(rnn.bias_len());
-            let (b_hh, r) = r.split_at_mut(rnn.bias_len());
-            flat = r;
-            ParamsMut { w_ih, w_hh, b_ih, b_hh }
-        })
-        .collect()
 }
 
 /// The flat parameter (or gradient) buffer's length must be the network's.
@@ -189,7 +156,7 @@ unsafe fn forward<T: Real>(a: ForwardArgs<T>) -> Result<()> {
     // elements its shape gives (the ones the views span), and no buffer the
     // call writes shares memory with any other (checked just above).
     let params = unsafe { slice::from_raw_parts(params.expect("required"), a.params_len) };
-    let params = split_params(&stack, params);
+    let params = stack.split_params(params);
     // SAFETY: as above.
     let (h0, c0) = unsafe { (view(h0, states), view(c0, states)) };
     // SAFETY: as above.
@@ -336,7 +303,7 @@ unsafe fn backward<T: Real>(a: BackwardArgs<T>) -> Result<()> {
     // elements its shape gives (the ones the views span), and no buffer the
     // call writes shares memory with any other (checked just above).
     let params = unsafe { slice::from_raw_parts(params.expect("required"), a.params_len) };
-    let params = split_params(&stack, params);
+    let params = stack.split_params(params);
     // SAFETY: as above.
     let (h0, c0, dh_n, dc_n) = unsafe { (view(h0, states), view(c0, states), view(dh_n, states), view(dc_n, states)) };
     // SAFETY: as above.
@@ -371,7 +338,7 @@ unsafe fn backward<T: Real>(a: BackwardArgs<T>) -> Result<()> {
         let upstream =
             StackUpstream { d_output: d_output.as_ref().map(|_| d_out_dense.unwrap_or(&*d_out_copy)), dh_n, dc_n };
         // Views with this block's lifetime (`ParamsMut` ties every output's).
-        let mut views = grads.as_deref_mut().map(|g| split_grads(&stack, g));
+        let mut views = grads.as_deref_mut().map(|g| stack.split_params_mut(g));
         let out = StackBackwardOut {
             grads: views.as_deref_mut(),
             dx: if dx.is_some() { Some(dx_dense.as_deref_mut().unwrap_or(&mut *dx_stage)) } else { None },
@@ -398,7 +365,7 @@ unsafe fn backward<T: Real>(a: BackwardArgs<T>) -> Result<()> {
     };
     let upstream =
         StackUpstream { d_output: d_output.as_ref().map(|_| d_out_dense.unwrap_or(&*d_out_copy)), dh_n, dc_n };
-    let mut views = grads.map(|g| split_grads(&stack, g));
+    let mut views = grads.map(|g| stack.split_params_mut(g));
     let out = StackBackwardOut {
         grads: views.as_deref_mut(),
         dx: if dx.is_some() { Some(dx_dense.unwrap_or(&mut *dx_stage)) } else { None },

@@ -174,6 +174,48 @@ impl Stack {
         (0..self.num_layers).map(|k| self.directions() * self.layer(k).num_params()).sum()
     }
 
+    /// One flat buffer of [`Stack::num_params`] values, in [`Stack::param_names`]
+    /// order (PyTorch's, tensors back to back), as one [`Params`] per
+    /// (layer, direction).
+    ///
+    /// # Panics
+    /// If `flat` does not hold exactly [`Stack::num_params`] values.
+    #[track_caller]
+    pub fn split_params<'a, T>(&self, mut flat: &'a [T]) -> Vec<Params<'a, T>> {
+        assert_eq!(flat.len(), self.num_params(), "split_params: the buffer must hold num_params values");
+        (0..self.units())
+            .map(|u| {
+                let rnn = self.layer(u / self.directions());
+                let (w_ih, r) = flat.split_at(rnn.w_ih_len());
+                let (w_hh, r) = r.split_at(rnn.w_hh_len());
+                let (b_ih, r) = r.split_at(rnn.bias_len());
+                let (b_hh, r) = r.split_at(rnn.bias_len());
+                flat = r;
+                Params { w_ih, w_hh, b_ih, b_hh }
+            })
+            .collect()
+    }
+
+    /// [`Stack::split_params`] for a mutable buffer (gradients).
+    ///
+    /// # Panics
+    /// If `flat` does not hold exactly [`Stack::num_params`] values.
+    #[track_caller]
+    pub fn split_params_mut<'a, T>(&self, mut flat: &'a mut [T]) -> Vec<ParamsMut<'a, T>> {
+        assert_eq!(flat.len(), self.num_params(), "split_params_mut: the buffer must hold num_params values");
+        (0..self.units())
+            .map(|u| {
+                let rnn = self.layer(u / self.directions());
+                let (w_ih, r) = core::mem::take(&mut flat).split_at_mut(rnn.w_ih_len());
+                let (w_hh, r) = r.split_at_mut(rnn.w_hh_len());
+                let (b_ih, r) = r.split_at_mut(rnn.bias_len());
+                let (b_hh, r) = r.split_at_mut(rnn.bias_len());
+                flat = r;
+                ParamsMut { w_ih, w_hh, b_ih, b_hh }
+            })
+            .collect()
+    }
+
     /// Values of layer `k`'s segment (see [`Segment`]).
     fn segment_len(&self, dims: Dims<'_>, k: usize, training: bool) -> usize {
         let (tb, h, d) = (dims.seq_len * dims.batch, self.hidden_size, self.directions());

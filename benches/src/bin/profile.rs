@@ -22,16 +22,7 @@ fn main() {
     if args.first().map(String::as_str) == Some("peak") {
         // The f32 FMA peak of this core at every level it has (best of 5).
         for level in kernels::simd::Level::ALL.into_iter().filter(|l| l.is_available()) {
-            let mut best = f64::INFINITY;
-            let mut flops = 0;
-            for _ in 0..5 {
-                let t = Instant::now();
-                let (v, f) = kernels::internals::fma_peak(level, 1 << 22);
-                best = best.min(t.elapsed().as_secs_f64());
-                flops = f;
-                std::hint::black_box(v);
-            }
-            println!("fma peak {}: {:.1} GFLOP/s", level.name(), flops as f64 / best / 1e9);
+            println!("fma peak {}: {:.1} GFLOP/s", level.name(), fma_peak(level));
         }
         return;
     }
@@ -92,6 +83,19 @@ fn main() {
     println!();
 }
 
+/// The f32 FMA peak of this core at `level`, GFLOP/s (best of 5).
+fn fma_peak(level: kernels::simd::Level) -> f64 {
+    let (mut best, mut flops) = (f64::INFINITY, 0);
+    for _ in 0..5 {
+        let t = Instant::now();
+        let (v, f) = kernels::internals::fma_peak(level, 1 << 22);
+        best = best.min(t.elapsed().as_secs_f64());
+        flops = f;
+        std::hint::black_box(v);
+    }
+    flops as f64 / best / 1e9
+}
+
 /// Median milliseconds of `f` after one warm-up: at least 5 runs and 1 s, at
 /// most 200 runs (the rule of `run_peers.py`).
 fn median_ms(mut f: impl FnMut() -> f32) -> f64 {
@@ -113,15 +117,7 @@ fn median_ms(mut f: impl FnMut() -> f32) -> f64 {
 fn table(threads: usize, out: &str) {
     let par = if threads == 1 { Parallelism::Sequential } else { Parallelism::Rayon(threads) };
     let level = kernels::simd::Level::best();
-    let (mut best, mut flops) = (f64::INFINITY, 0);
-    for _ in 0..5 {
-        let t = Instant::now();
-        let (v, f) = kernels::internals::fma_peak(level, 1 << 22);
-        best = best.min(t.elapsed().as_secs_f64());
-        flops = f;
-        std::hint::black_box(v);
-    }
-    let peak = flops as f64 / best / 1e9;
+    let peak = fma_peak(level);
     let mut rows = Vec::new();
     for (name, cell) in CELLS {
         for s in SHAPES {

@@ -3,8 +3,8 @@
 //! for the same inputs.
 
 use kernels::{
-    Activation, BackwardOpts, Cell, Dims, Parallelism, Params, ParamsMut, Real, Stack, StackBackwardOut, StackOut,
-    StackSaved, StackUpstream, State,
+    Activation, BackwardOpts, Cell, Dims, Parallelism, Real, Stack, StackBackwardOut, StackOut, StackSaved,
+    StackUpstream, State,
 };
 use rnn_kernels::*;
 
@@ -288,7 +288,7 @@ impl<T: Real> Call<T> {
         };
         let (tb, states) = (self.seq_len * self.batch, stack.units() * self.batch * self.desc.hidden_size);
         let flat = self.params.as_ref().expect("params");
-        let params = split(&stack, flat);
+        let params = stack.split_params(flat);
         let x = self.x.as_ref().expect("x").dense();
         let zeros = vec![T::ZERO; states];
         let h0 = self.h0.clone().unwrap_or_else(|| zeros.clone());
@@ -312,7 +312,7 @@ impl<T: Real> Call<T> {
         let d_output = self.d_output.as_ref().map(SeqBuf::dense);
         let mut scratch = vec![T::ZERO; stack.backward_scratch_len(dims)];
         {
-            let mut views = grads.as_deref_mut().map(|g| split_mut(&stack, g));
+            let mut views = grads.as_deref_mut().map(|g| stack.split_params_mut(g));
             stack.backward(
                 &params,
                 dims,
@@ -377,35 +377,6 @@ impl<T: Real> Expected<T> {
         assert_eq!(opt(&self.dc0), opt(&other.dc0), "{what}: dc0");
         assert_eq!(bits(&self.step_norms), bits(&other.step_norms), "{what}: step_norms");
     }
-}
-
-/// The flat buffer as the kernels' per-(layer, direction) parameters.
-pub fn split<'a, T>(stack: &Stack, mut flat: &'a [T]) -> Vec<Params<'a, T>> {
-    (0..stack.units())
-        .map(|u| {
-            let rnn = stack.layer(u / stack.directions());
-            let (w_ih, r) = flat.split_at(rnn.w_ih_len());
-            let (w_hh, r) = r.split_at(rnn.w_hh_len());
-            let (b_ih, r) = r.split_at(rnn.bias_len());
-            let (b_hh, r) = r.split_at(rnn.bias_len());
-            flat = r;
-            Params { w_ih, w_hh, b_ih, b_hh }
-        })
-        .collect()
-}
-
-fn split_mut<'a, T>(stack: &Stack, mut flat: &'a mut [T]) -> Vec<ParamsMut<'a, T>> {
-    (0..stack.units())
-        .map(|u| {
-            let rnn = stack.layer(u / stack.directions());
-            let (w_ih, r) = core::mem::take(&mut flat).split_at_mut(rnn.w_ih_len());
-            let (w_hh, r) = r.split_at_mut(rnn.w_hh_len());
-            let (b_ih, r) = r.split_at_mut(rnn.bias_len());
-            let (b_hh, r) = r.split_at_mut(rnn.bias_len());
-            flat = r;
-            ParamsMut { w_ih, w_hh, b_ih, b_hh }
-        })
-        .collect()
 }
 
 /// `Option<&[T]>` as a pointer, NULL for `None`.

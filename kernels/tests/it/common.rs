@@ -1,5 +1,6 @@
 //! Helpers shared by the kernel tests.
 
+use kernels::simd::Level;
 use kernels::{Activation, Cell, Real, Rnn, Weights};
 
 /// Every cell and activation the crate supports.
@@ -13,6 +14,22 @@ pub fn all_cells() -> Vec<Cell> {
         Cell::Lstm,
         Cell::Gru,
     ]
+}
+
+/// Every SIMD level this host has (the others are skipped).
+pub fn levels() -> Vec<Level> {
+    Level::ALL.into_iter().filter(|l| l.is_available()).collect()
+}
+
+/// Deterministic values in [-1, 1) (an LCG), for the product tests.
+pub fn fill(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
 }
 
 /// SplitMix64: a tiny deterministic generator for test data.

@@ -3,22 +3,8 @@
 //! column, `K = 1`, sizes past every block), transposed operands, `β = 0`
 //! over NaN, accumulation, and bitwise equality for every thread count.
 
+use crate::common::{fill, levels};
 use kernels::internals::{gemm, gemm_matrixmultiply};
-use kernels::simd::Level;
-
-fn levels() -> Vec<Level> {
-    Level::ALL.into_iter().filter(|l| l.is_available()).collect()
-}
-
-fn fill(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 const SHAPES: &[(usize, usize, usize)] = &[
     // (m, n, k)

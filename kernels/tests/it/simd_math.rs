@@ -1,5 +1,6 @@
 //! Vector activations at every SIMD level the host has, against `f64`.
 
+use crate::common::levels;
 use kernels::Activation;
 use kernels::simd::{self, Level};
 
@@ -57,10 +58,6 @@ fn inputs() -> Vec<f32> {
     v.extend((-200_000..=200_000).map(|i| i as f32 * 1e-4));
     assert!(v.len() > 1_000_000);
     v
-}
-
-fn levels() -> Vec<Level> {
-    Level::ALL.into_iter().filter(|l| l.is_available()).collect()
 }
 
 fn max_abs_err(f: impl Fn(&[f32], &mut [f32]), reference: impl Fn(f64) -> f64, level: Level) -> (f64, f32) {

@@ -2,23 +2,9 @@
 //! host has (levels it lacks are skipped), against plain loops and against the
 //! scalar level, over edge shapes (H = 1, odd H, B = 1, K past one block).
 
+use crate::common::{fill, levels};
 use kernels::internals as gemm;
 use kernels::simd::Level;
-
-fn levels() -> Vec<Level> {
-    Level::ALL.into_iter().filter(|l| l.is_available()).collect()
-}
-
-/// Deterministic values in [-1, 1).
-fn fill(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 const SHAPES: &[(usize, usize, usize)] = &[
     // (B, H, K)

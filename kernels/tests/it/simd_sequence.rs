@@ -6,14 +6,10 @@
 //! outputs the owning API never asks for alone (step norms without `dh_all`,
 //! `dh0` or `dc0` alone, truncation).
 
-use crate::common::{all_cells, assert_close};
+use crate::common::{all_cells, assert_close, levels};
 use crate::driver::{Case, Want};
 use kernels::simd::{self, Level};
 use kernels::{Dims, Parallelism, Real, reference};
-
-fn levels() -> Vec<Level> {
-    Level::ALL.into_iter().filter(|l| l.is_available()).collect()
-}
 
 const SHAPES: &[(usize, usize, usize, usize)] = &[
     // (I, H, T, B)

@@ -321,3 +321,35 @@ fn parameter_names_follow_pytorch() {
     assert_eq!(s.layer(1).input_size(), 8);
     assert_eq!(s.num_params(), 2 * (16 * 3 + 16 * 4 + 32) + 2 * (16 * 8 + 16 * 4 + 32));
 }
+
+#[test]
+fn a_flat_buffer_splits_in_parameter_name_order() {
+    let s = Stack::new(Cell::Gru, 3, 4, 2, true);
+    // Value i of the flat buffer is i: each piece must start where the one before ended,
+    // with the length of the tensor its name stands for.
+    let flat: Vec<f64> = (0..s.num_params()).map(|i| i as f64).collect();
+    let parts = s.split_params(&flat);
+    assert_eq!(parts.len(), s.units());
+    let mut next = 0.0;
+    for (u, p) in parts.iter().enumerate() {
+        let rnn = s.layer(u / s.directions());
+        for (piece, len) in
+            [(p.w_ih, rnn.w_ih_len()), (p.w_hh, rnn.w_hh_len()), (p.b_ih, rnn.bias_len()), (p.b_hh, rnn.bias_len())]
+        {
+            assert_eq!(piece.len(), len, "unit {u}");
+            assert_eq!(piece[0], next, "unit {u}");
+            next += len as f64;
+        }
+    }
+    assert_eq!(next, s.num_params() as f64);
+    let mut grads = flat.clone();
+    let views = s.split_params_mut(&mut grads);
+    assert_eq!(views[3].b_hh.last(), Some(&(s.num_params() as f64 - 1.0)));
+}
+
+#[test]
+#[should_panic(expected = "num_params")]
+fn a_flat_buffer_of_the_wrong_length_is_refused() {
+    let s = Stack::new(Cell::Lstm, 3, 4, 1, false);
+    s.split_params(&vec![0.0f32; s.num_params() - 1]);
+}
