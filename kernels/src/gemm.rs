@@ -9,7 +9,7 @@ use crate::parallel::{MAX_PARTS, run_parts, split};
 use crate::real::{Real, cast, cast_mut, cast_scalar};
 use crate::shared::Shared;
 use crate::simd::gemm as sg;
-use crate::simd::{Elem, Level};
+use crate::simd::{ALIGN_SLACK, Elem, Level, aligned};
 use core::cell::RefCell;
 
 /// Big-GEMM work (FLOPs) below which [`par_gemm`] does not split.
@@ -103,7 +103,8 @@ fn gemm_f64(level: Level, alpha: f64, a: MatRef<'_, f64>, b: MatRef<'_, f64>, be
 
 fn packed<T: Elem>(level: Level, alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: &mut [T], ldc: usize) {
     let len = sg::pack_len(level, sg::lanes::<T>(level));
-    with_pack_buffer::<T, _>(len, |pack| {
+    with_pack_buffer::<T, _>(len + ALIGN_SLACK, |pack| {
+        let pack = aligned(pack);
         sg::gemm(
             level,
             a.rows,

@@ -8,7 +8,7 @@ use crate::sequence::{
     Checker, Dims, ForwardCall, ForwardOut, PackedCall, Params, Rnn, ShapeError, State, forward_f32, forward_f64,
     or_panic,
 };
-use crate::simd::{self, Level};
+use crate::simd::{self, AlignedVec, Level};
 
 /// A layer's weights prepared once for many forward calls: `W_hh` (and, for
 /// single steps, `W_ih`) packed into the panels of the step kernels at one
@@ -107,8 +107,8 @@ impl<T: Real> PackedWeights<T> {
         PackedCall {
             level: self.level,
             weights: Prepacked {
-                w_hh: [&self.packed.w_hh[0], &self.packed.w_hh[1]],
-                w_ih: [&self.packed.w_ih[0], &self.packed.w_ih[1]],
+                w_hh: [self.packed.w_hh[0].as_slice(), self.packed.w_hh[1].as_slice()],
+                w_ih: [self.packed.w_ih[0].as_slice(), self.packed.w_ih[1].as_slice()],
                 bias_row: &self.packed.bias_row,
             },
             step,
@@ -228,6 +228,10 @@ fn pack_f64(level: Level, rnn: &Rnn, p: Params<'_, f64>) -> PackedBuffers<f64> {
 
 /// The buffers of one element type seen as another (the same type: see `cast`).
 fn owned<U: Real, T: Real>(p: PackedBuffers<U>) -> PackedBuffers<T> {
-    let back = |v: Vec<U>| cast::<U, T>(&v).to_vec();
-    PackedBuffers { w_hh: p.w_hh.map(back), w_ih: p.w_ih.map(back), bias_row: back(p.bias_row) }
+    let back = |v: AlignedVec<U>| {
+        let mut out = AlignedVec::zeroed(v.as_slice().len());
+        out.as_mut_slice().copy_from_slice(cast::<U, T>(v.as_slice()));
+        out
+    };
+    PackedBuffers { w_hh: p.w_hh.map(back), w_ih: p.w_ih.map(back), bias_row: cast::<U, T>(&p.bias_row).to_vec() }
 }

@@ -7,6 +7,8 @@
 //! (`T·B × I × G·H`, the same GEMM the forward calls), and reports what the
 //! rest (the time loop) achieves.
 //!
+//! `profile gemm <M> <K> <N> [nn|nt|tn|tt]` times the packed GEMM alone.
+//!
 //! `profile table <threads> <out.json>` times every cell, shape and mode the way
 //! `benches/peers/run_peers.py` times the peers (one warm-up, then the median of
 //! at least 5 runs and 1 s), and writes the same JSON, with the FMA peak of the
@@ -24,6 +26,11 @@ fn main() {
         for level in kernels::simd::Level::ALL.into_iter().filter(|l| l.is_available()) {
             println!("fma peak {}: {:.1} GFLOP/s", level.name(), fma_peak(level));
         }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("gemm") {
+        let dim = |i: usize| -> usize { args.get(i).and_then(|v| v.parse().ok()).expect("gemm M K N [nn|nt|tn]") };
+        gemm(dim(1), dim(2), dim(3), args.get(4).map_or("nn", String::as_str));
         return;
     }
     if args.first().map(String::as_str) == Some("table") {
@@ -81,6 +88,35 @@ fn main() {
         );
     }
     println!();
+}
+
+/// Times `C (M × N) ← A (M × K) · B (K × N)` in f32, one thread, at the best
+/// level (minimum of 20 runs), with `A` and `B` stored as given (`n`) or
+/// transposed (`t`): `nt` is the input projection `X · W_ihᵀ`, `tn` a weight
+/// gradient `dGᵀ · X`, `nn` the input gradient `dG · W_ih`.
+fn gemm(m: usize, k: usize, n: usize, form: &str) {
+    let a = vec![0.5f32; m * k];
+    let b = vec![0.25f32; k * n];
+    let mut c = vec![0.0f32; m * n];
+    let (ta, tb) = match form {
+        "nn" => (false, false),
+        "nt" => (false, true),
+        "tn" => (true, false),
+        "tt" => (true, true),
+        _ => panic!("form: nn, nt, tn or tt"),
+    };
+    let sa = if ta { (&a[..], 1, m) } else { (&a[..], k, 1) };
+    let sb = if tb { (&b[..], 1, k) } else { (&b[..], n, 1) };
+    let level = kernels::simd::Level::best();
+    let mut best = f64::INFINITY;
+    for _ in 0..20 {
+        let t = Instant::now();
+        kernels::internals::gemm(level, 1, (m, n, k), 1.0, sa, sb, 0.0, &mut c, n);
+        best = best.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(&c);
+    }
+    let f = 2.0 * (m * n * k) as f64;
+    println!("gemm {m}x{k}x{n} {form} {}: min {:.3} ms, {:.1} GFLOP/s", level.name(), best * 1e3, f / best / 1e9);
 }
 
 /// The f32 FMA peak of this core at `level`, GFLOP/s (best of 5).

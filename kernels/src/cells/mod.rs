@@ -110,17 +110,25 @@ pub(crate) mod fused {
         T::vstore_n::<S>(buf.slice_mut(off, n), v);
     }
 
-    /// Prefetches the `u` values at `off` of a shared buffer (both ends' lines).
+    /// Prefetches the `u` values at `off` of a shared buffer: every cache line
+    /// they touch (the buffers are not aligned to lines, so `u` values of
+    /// 64·k bytes can span k + 1 of them).
     #[inline(always)]
     pub(crate) fn pf<T>(buf: &Shared<'_, T>, off: usize, u: usize) {
-        prefetch(buf.slice(off, 1));
+        let line = crate::simd::ALIGN / core::mem::size_of::<T>();
+        for i in (0..u).step_by(line) {
+            prefetch(buf.slice(off + i, 1));
+        }
         prefetch(buf.slice(off + u - 1, 1));
     }
 
-    /// Prefetches the `u` values at `off` of a slice (both ends' lines).
+    /// Prefetches the `u` values at `off` of a slice (every line they touch).
     #[inline(always)]
     pub(crate) fn pfs<T>(buf: &[T], off: usize, u: usize) {
-        prefetch(&buf[off..]);
+        let line = crate::simd::ALIGN / core::mem::size_of::<T>();
+        for i in (0..u).step_by(line) {
+            prefetch(&buf[off + i..]);
+        }
         prefetch(&buf[off + u - 1..]);
     }
 

@@ -8,7 +8,7 @@ use crate::cells::{Cell, gru, lstm, rnn};
 use crate::real::Real;
 use crate::shared::{Shared, Src};
 use crate::simd::panels::{self as sp, Epilogue, Gemv, Job, Kernel, Lhs, Tiles};
-use crate::simd::{Elem, Level, dispatch};
+use crate::simd::{ALIGN_SLACK, Elem, Level, aligned, dispatch};
 use core::marker::PhantomData;
 use pulp::{Simd, WithSimd};
 
@@ -20,7 +20,8 @@ pub(crate) fn backward_scratch_len(cell: Cell, h: usize, b: usize) -> usize {
         Cell::Lstm => b * h,
         Cell::Gru => b * h + 2 * b * gh,
     };
-    sp::pack_cols_len(gh, h) + b * sp::padded(h) + 2 * b * h + cell_extra
+    // Slack to start the packed panels and partial tiles on a cache line.
+    sp::pack_cols_len(gh, h) + b * sp::padded(h) + 2 * b * h + cell_extra + ALIGN_SLACK
 }
 
 /// `dh_0 = acc (+ D)`: the epilogue of the last product, writing `dh0`.
@@ -253,7 +254,7 @@ impl<T: Elem> Backward<'_, T> {
         let (h, b, t_len) = (self.hidden, self.batch, self.seq_len);
         let gh = self.cell.gates() * h;
         let bh = b * h;
-        let scratch = self.scratch;
+        let scratch = aligned(self.scratch);
         let (packed, scratch) = scratch.split_at_mut(sp::pack_cols_len(gh, h));
         let np = sp::pack_cols::<S, T>(self.w_hh, gh, h, NV, packed);
         let packed: &[T] = packed;

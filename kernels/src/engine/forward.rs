@@ -6,7 +6,7 @@ use crate::cells::{Cell, gru, lstm, rnn};
 use crate::gemm::{MatRef, par_gemm};
 use crate::shared::{Shared, Src};
 use crate::simd::panels::{self as sp, Epilogue, Gemv, Job, Kernel, Lhs, Tiles};
-use crate::simd::{Elem, Level, dispatch};
+use crate::simd::{ALIGN_SLACK, AlignedVec, Elem, Level, aligned, dispatch};
 use core::marker::PhantomData;
 use pulp::{Simd, WithSimd};
 
@@ -15,7 +15,9 @@ use pulp::{Simd, WithSimd};
 pub(crate) fn forward_scratch_len(cell: Cell, h: usize, b: usize, prepacked: bool) -> usize {
     let g = cell.gates();
     let partial = b * g * sp::padded(h);
-    if prepacked { partial } else { sp::pack_gates_len(g, h, h) + partial + g * h }
+    // Slack to start the packed panels and partial tiles on a cache line.
+    let len = if prepacked { partial } else { sp::pack_gates_len(g, h, h) + partial + g * h };
+    len + ALIGN_SLACK
 }
 
 /// Weights packed once for many calls ([`crate::PackedWeights`]): `W_hh` in the
@@ -31,8 +33,8 @@ pub(crate) struct Prepacked<'a, T> {
 /// The buffers of [`Prepacked`], owned.
 #[derive(Clone, Debug)]
 pub(crate) struct PackedBuffers<T> {
-    pub w_hh: [Vec<T>; 2],
-    pub w_ih: [Vec<T>; 2],
+    pub w_hh: [AlignedVec<T>; 2],
+    pub w_ih: [AlignedVec<T>; 2],
     pub bias_row: Vec<T>,
 }
 
@@ -70,8 +72,8 @@ pub(crate) fn pack_weights<T: Elem>(
             let (g, h, i) = (self.cell.gates(), self.hidden, self.input);
             let [w_ih, w_hh, b_ih, b_hh] = self.w;
             let pack = |w: &[T], k: usize, nv: usize| {
-                let mut out = vec![T::ZERO; sp::pack_gates_len(g, h, k)];
-                sp::pack_gates::<S, T>(w, g, h, k, nv, &mut out);
+                let mut out = AlignedVec::zeroed(sp::pack_gates_len(g, h, k));
+                sp::pack_gates::<S, T>(w, g, h, k, nv, out.as_mut_slice());
                 out
             };
             let mut bias_row = vec![T::ZERO; g * h];
@@ -287,10 +289,11 @@ impl<T: Elem> Forward<'_, T> {
         let nb = h.div_ceil(NV * T::lanes::<S>());
         let np = nb * g;
         let kernel = usize::from(K::GEMV);
+        let scratch = aligned(&mut *self.scratch);
         let (packed, bias_row, partial): (&[T], &[T], &mut [T]) = match &self.prepacked {
-            Some(p) => (p.w_hh[kernel], p.bias_row, &mut self.scratch[..b * np * NV * T::lanes::<S>()]),
+            Some(p) => (p.w_hh[kernel], p.bias_row, &mut scratch[..b * np * NV * T::lanes::<S>()]),
             None => {
-                let (packed, rest) = self.scratch.split_at_mut(sp::pack_gates_len(g, h, h));
+                let (packed, rest) = scratch.split_at_mut(sp::pack_gates_len(g, h, h));
                 sp::pack_gates::<S, T>(self.w_hh, g, h, h, NV, packed);
                 let (partial, rest) = rest.split_at_mut(b * np * NV * T::lanes::<S>());
                 let bias_row = &mut rest[..gh];

@@ -30,7 +30,13 @@ pub(crate) const NC: usize = 2048;
 /// the rows of `A` packed at once (a multiple of `MR`, sized for L2).
 fn tile(level: Level) -> (usize, usize, usize) {
     match level {
-        Level::Avx512 => (12, 2, 144),
+        Level::Avx512 => match std::env::var("TILE").as_deref() {
+            Ok("24") => (24, 1, 144),
+            Ok("28") => (28, 1, 140),
+            Ok("14") => (14, 2, 140),
+            Ok("8") => (8, 3, 144),
+            _ => (12, 2, 144),
+        },
         Level::Avx2 => (6, 2, 144),
         Level::Neon => (8, 2, 144),
         Level::Scalar => (4, 4, 128),
@@ -107,6 +113,10 @@ impl<T: Elem> WithSimd for Gemm<'_, T> {
             (12, 2, _) => self.go::<S, 12, 2>(s),
             (6, 2, _) => self.go::<S, 6, 2>(s),
             (8, 2, _) => self.go::<S, 8, 2>(s),
+            (24, 1, _) => self.go::<S, 24, 1>(s),
+            (28, 1, _) => self.go::<S, 28, 1>(s),
+            (14, 2, _) => self.go::<S, 14, 2>(s),
+            (8, 3, _) => self.go::<S, 8, 3>(s),
             _ => self.go::<S, 4, 4>(s),
         }
     }
@@ -126,7 +136,7 @@ impl<T: Elem> Gemm<'_, T> {
             let panels = nc.div_ceil(nr);
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
-                pack_b::<T>(self.b, pc, kc, jc, nc, nr, b_pack);
+                pack_b::<S, T, NV>(self.b, pc, kc, jc, nc, b_pack);
                 // The first K block applies β; the later ones accumulate.
                 let beta = if pc == 0 { self.beta } else { T::ONE };
                 for ic in (0..m).step_by(mc) {
@@ -162,6 +172,21 @@ fn pack_a<T: Elem, const MR: usize>(a: Operand<'_, T>, ic: usize, mc: usize, pc:
     for q in 0..mc.div_ceil(MR) {
         let panel = &mut out[q * MR * kc..][..MR * kc];
         let rows = MR.min(mc - q * MR);
+        if a.rs == 1 && a.cs != 1 {
+            // A stored transposed (a weight gradient's `dGᵀ`): the `MR` values of
+            // each `k` are contiguous, so read them together.
+            for (kk, dst) in panel.chunks_exact_mut(MR).enumerate() {
+                let base = (ic + q * MR) + (pc + kk) * a.cs;
+                if rows == MR {
+                    // A constant length: copied inline, not through `memcpy`.
+                    dst.copy_from_slice(&a.data[base..base + MR]);
+                } else {
+                    dst[..rows].copy_from_slice(&a.data[base..base + rows]);
+                    dst[rows..].fill(T::ZERO);
+                }
+            }
+            continue;
+        }
         for r in 0..MR {
             if r < rows {
                 let base = (ic + q * MR + r) * a.rs + pc * a.cs;
@@ -178,16 +203,52 @@ fn pack_a<T: Elem, const MR: usize>(a: Operand<'_, T>, ic: usize, mc: usize, pc:
 }
 
 /// Packs `B[pc..pc+kc, jc..jc+nc]` into column panels of `nr` columns,
-/// `k`-major (`out[(p·kc + k)·nr + c] = B[pc + k, jc + p·nr + c]`, zero past `nc`).
+/// `k`-major (`out[(p·kc + k)·nr + c] = B[pc + k, jc + p·nr + c]`, zero past
+/// `nc`), `nr = NV·L`.
 #[inline(always)]
-fn pack_b<T: Elem>(b: Operand<'_, T>, pc: usize, kc: usize, jc: usize, nc: usize, nr: usize, out: &mut [T]) {
+fn pack_b<S: Simd, T: Elem, const NV: usize>(
+    b: Operand<'_, T>,
+    pc: usize,
+    kc: usize,
+    jc: usize,
+    nc: usize,
+    out: &mut [T],
+) {
+    let l = T::lanes::<S>();
+    let nr = NV * l;
     for p in 0..nc.div_ceil(nr) {
         let panel = &mut out[p * kc * nr..][..kc * nr];
         let cols = nr.min(nc - p * nr);
+        if b.rs == 1 && b.cs != 1 {
+            // B stored transposed (the input projection's `W_ihᵀ`): each column's
+            // `kc` values are contiguous, so read along them (strided reads
+            // across columns cost a cache line per value).
+            for cc in 0..nr {
+                if cc < cols {
+                    let src = &b.data[(jc + p * nr + cc) * b.cs + pc..][..kc];
+                    for (kk, &v) in src.iter().enumerate() {
+                        panel[kk * nr + cc] = v;
+                    }
+                } else {
+                    for kk in 0..kc {
+                        panel[kk * nr + cc] = T::ZERO;
+                    }
+                }
+            }
+            continue;
+        }
         for kk in 0..kc {
             let row = &mut panel[kk * nr..][..nr];
             let base = (pc + kk) * b.rs + (jc + p * nr) * b.cs;
-            if b.cs == 1 {
+            if b.cs == 1 && cols == nr {
+                // Whole vectors (a `copy_from_slice` of a run-time length calls
+                // `memcpy`, whose overhead dominates a 64-byte copy).
+                let src = &b.data[base..base + nr];
+                for v in 0..NV {
+                    T::vstore::<S>(&mut row[v * l..], T::vload::<S>(&src[v * l..]));
+                }
+                continue;
+            } else if b.cs == 1 {
                 row[..cols].copy_from_slice(&b.data[base..base + cols]);
             } else {
                 for (cc, v) in row[..cols].iter_mut().enumerate() {

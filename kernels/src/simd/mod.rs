@@ -185,6 +185,68 @@ pub(crate) fn dispatch<Op: pulp::WithSimd>(level: Level, op: Op) -> Op::Output {
     }
 }
 
+/// Bytes of the cache line (and of an AVX-512 vector) that packed panels are
+/// aligned to: a panel read as vectors must not straddle cache lines (each
+/// such split load costs two), and allocators align large buffers to 16 bytes only.
+pub(crate) const ALIGN: usize = 64;
+
+/// Extra values a buffer needs so that [`aligned`] can skip to a boundary
+/// (enough for 4- and 8-byte values).
+pub(crate) const ALIGN_SLACK: usize = ALIGN / 4;
+
+/// The longest suffix of `buf` that starts on an [`ALIGN`]-byte boundary
+/// (it is at most [`ALIGN_SLACK`] values shorter).
+pub(crate) fn aligned<T>(buf: &mut [T]) -> &mut [T] {
+    let off = buf.as_ptr().align_offset(ALIGN).min(buf.len());
+    &mut buf[off..]
+}
+
+/// An owned, zero-initialised buffer of `len` values starting on an
+/// [`ALIGN`]-byte boundary (for packed weights kept between calls).
+pub(crate) struct AlignedVec<T> {
+    buf: Vec<T>,
+    off: usize,
+    len: usize,
+}
+
+impl<T: Copy + Default> AlignedVec<T> {
+    /// `len` values of `T::default()`.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        let buf = vec![T::default(); len + ALIGN_SLACK];
+        let off = buf.as_ptr().align_offset(ALIGN).min(ALIGN_SLACK);
+        Self { buf, off, len }
+    }
+    /// The values.
+    pub(crate) fn as_slice(&self) -> &[T] {
+        &self.buf[self.off..][..self.len]
+    }
+    /// The values, mutable.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.buf[self.off..][..self.len]
+    }
+}
+
+impl<T: Clone> Clone for AlignedVec<T> {
+    fn clone(&self) -> Self {
+        // A clone is a new allocation with its own offset to the boundary:
+        // rotate the copied values to it.
+        let mut buf = self.buf.clone();
+        let off = buf.as_ptr().align_offset(ALIGN).min(ALIGN_SLACK);
+        if off > self.off {
+            buf.rotate_right(off - self.off);
+        } else {
+            buf.rotate_left(self.off - off);
+        }
+        Self { buf, off, len: self.len }
+    }
+}
+
+impl<T: core::fmt::Debug> core::fmt::Debug for AlignedVec<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(&self.buf[self.off..][..self.len]).finish()
+    }
+}
+
 /// Hints the cache line holding `x[0]` into L1 (no-op for an empty slice or
 /// off x86-64). Tiles call it for their epilogue's inputs when they start, so
 /// the loads that follow their `k` loop do not miss.

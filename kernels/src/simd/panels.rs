@@ -41,7 +41,7 @@ use crate::shared::{Shared, Src};
 use core::ops::Range;
 use pulp::{Simd, WithSimd};
 
-/// Calls `$body` with the const `$M` equal to the runtime `$m` (1..=[`MR`]).
+/// Calls `$body` with the const `$M` equal to the runtime `$m` (1..=[`MR_WIDE`]).
 macro_rules! with_m {
     ($m:expr, $M:ident => $body:expr) => {
         match $m {
@@ -69,13 +69,37 @@ macro_rules! with_m {
                 const $M: usize = 6;
                 $body
             }
-            _ => unreachable!("register tiles have at most MR = 6 rows"),
+            7 => {
+                const $M: usize = 7;
+                $body
+            }
+            8 => {
+                const $M: usize = 8;
+                $body
+            }
+            9 => {
+                const $M: usize = 9;
+                $body
+            }
+            10 => {
+                const $M: usize = 10;
+                $body
+            }
+            11 => {
+                const $M: usize = 11;
+                $body
+            }
+            12 => {
+                const $M: usize = 12;
+                $body
+            }
+            _ => unreachable!("register tiles have at most MR_WIDE = 12 rows"),
         }
     };
 }
 
 /// Block of the reduction dimension `K` processed per pass over the rows.
-pub(crate) const KC: usize = 256;
+pub(crate) const KC: usize = 1024;
 
 /// Upper bound, for every level, of the columns a panel can hold (for scratch sizing).
 pub(crate) const MAX_PANEL: usize = 64;
@@ -156,9 +180,19 @@ pub(crate) const NV: usize = 2;
 /// Vectors per panel of the one-row kernel ([`Gemv`]): each broadcast of
 /// `h[k]` feeds four FMAs instead of two.
 pub(crate) const NV_GEMV: usize = 4;
-/// Most rows of a register tile: `MR × NV = 12` accumulators, plus `NV` weight
-/// vectors and a broadcast, fill AVX2's sixteen registers.
+/// Most rows of a register tile with sixteen vector registers (AVX2):
+/// `MR × NV = 12` accumulators, plus `NV` weight vectors and a broadcast.
 pub(crate) const MR: usize = 6;
+/// Most rows of a register tile with AVX-512's thirty-two: 24 accumulators.
+/// Twice the rows per pass over a panel block halve the weight loads per FMA.
+pub(crate) const MR_WIDE: usize = 12;
+
+/// The most rows of a register tile at `S`: [`MR_WIDE`] with 64-byte vectors
+/// (AVX-512, 32 registers), [`MR`] otherwise.
+#[inline(always)]
+fn max_rows<S: Simd, T: Elem>() -> usize {
+    if core::mem::size_of::<T::V<S>>() >= 64 { MR_WIDE } else { MR }
+}
 
 /// What a product does with its finished vectors: a cell's fused epilogue.
 ///
@@ -232,7 +266,7 @@ pub(crate) trait Kernel {
     );
 }
 
-/// Register tiles of up to [`MR`] rows (use with [`NV`] vectors per panel).
+/// Register tiles of up to [`MR`] rows, [`MR_WIDE`] with AVX-512 (use with [`NV`] vectors per panel).
 pub(crate) struct Tiles;
 
 /// One row (`B = 1`, rows `0..1`): a GEMV (use with [`NV_GEMV`] vectors per panel).
@@ -283,10 +317,12 @@ fn tile<S: Simd, T: Elem, const M: usize, const NV: usize>(
     let kc = panel.len();
     let a = a.map(|r| &r[..kc]);
     let mut c = *acc;
-    for k in 0..kc {
-        let w = &panel[k];
+    for (k, w) in panel.iter().enumerate() {
         for r in 0..M {
-            let x = T::vsplat(s, a[r][k]);
+            // SAFETY: every row was cut to `kc = panel.len()` values above and
+            // `k < kc`. (Checked indexing here kept one compare and branch per
+            // row and `k` in the hottest loop: LLVM did not hoist them.)
+            let x = T::vsplat(s, unsafe { *a[r].get_unchecked(k) });
             for v in 0..NV {
                 c[r][v] = T::vfma(s, x, w[v], c[r][v]);
             }
@@ -300,8 +336,8 @@ fn tile<S: Simd, T: Elem, const M: usize, const NV: usize>(
 /// 6 + 6 + 4), so that no tile is left with too few accumulators to hide the
 /// FMA latency. Which rows share a tile does not change any row's sums.
 #[inline(always)]
-fn tile_rows<const M: usize>(left: usize) -> usize {
-    left.div_ceil(left.div_ceil(M))
+fn tile_rows(left: usize, most: usize) -> usize {
+    left.div_ceil(left.div_ceil(most))
 }
 
 /// One row, whole `K`: `KS` interleaved accumulator sets (`k ≡ q mod KS`),
@@ -409,7 +445,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
         }
     }
 
-    /// Rows `rows` × panels `panels` in register tiles of at most [`MR`] rows ([`Tiles`]).
+    /// Rows `rows` × panels `panels` in register tiles of at most [`MR`] rows, [`MR_WIDE`] with AVX-512 ([`Tiles`]).
     #[inline(always)]
     fn run_tiles<E: Epilogue<T>>(&self, s: S, rows: Range<usize>, panels: Range<usize>, epi: &E) {
         let k = self.k;
@@ -424,7 +460,7 @@ impl<T: Elem, S: Simd, const NV: usize> Job<'_, '_, T, S, NV> {
                 let block = &panel[k0..k0 + kb];
                 let mut r0 = rows.start;
                 while r0 < rows.end {
-                    let m = tile_rows::<MR>(rows.end - r0);
+                    let m = tile_rows(rows.end - r0, max_rows::<S, T>());
                     with_m!(m, MM => self.block::<E, MM>(s, block, a, k0, r0, p, first, last, epi));
                     r0 += m;
                 }

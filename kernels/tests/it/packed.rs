@@ -1,7 +1,7 @@
 //! Weights packed once (`PackedWeights`): forwards on them equal `Rnn::forward`
 //! bit for bit, a loop of single steps equals one forward over the sequence,
-//! calls run at the level the weights were packed at, and bad arguments are
-//! reported as values.
+//! calls run at the level the weights were packed at, a clone equals the
+//! original, and bad arguments are reported as values.
 
 use crate::common::{TestRng, all_cells, assert_close, random_weights};
 use kernels::simd::{self, Level};
@@ -104,6 +104,21 @@ fn decode_steps_match_one_forward() {
             decode_matches_forward::<f64>(cell, batch, 1e-12);
             decode_matches_forward::<f32>(cell, batch, 1e-5);
         }
+    }
+}
+
+/// A clone owns its own panels (a new allocation, aligned afresh) and gives the
+/// same bits as the original, also after the original is gone.
+#[test]
+fn a_clone_forwards_like_the_original() {
+    for cell in all_cells() {
+        let dims = Dims::new(4, 3);
+        let s = setup::<f32>(cell, 5, 37, dims);
+        let p = PackedWeights::new(&s.rnn, s.w.view());
+        let expect = forward(&s, dims, Some(&p), true);
+        let q = p.clone();
+        drop(p);
+        assert!(forward(&s, dims, Some(&q), true) == expect, "{cell:?}: the clone's forward differs");
     }
 }
 

@@ -20,6 +20,12 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (7, 40, 300),
     (9, 17, 600),
     (4, 100, 1),
+    // Tiles of up to twelve rows with AVX-512 (12; 23 = 12 + 11; 25 = 9 + 8 + 8)
+    // and K past the step kernels' block (partial tiles parked between blocks).
+    (12, 20, 33),
+    (23, 9, 40),
+    (25, 33, 17),
+    (13, 17, 1100),
 ];
 
 fn gate_loop(w: &[f64], gh: usize, k: usize, x: &[f64], b: usize) -> Vec<f64> {
