@@ -101,23 +101,36 @@ fn gemm_f64(level: Level, alpha: f64, a: MatRef<'_, f64>, b: MatRef<'_, f64>, be
     packed(level, alpha, a, b, beta, c, ldc);
 }
 
+/// The packed GEMM's view of a matrix.
+fn op<T>(x: MatRef<'_, T>) -> sg::Operand<'_, T> {
+    sg::Operand { data: x.data, rs: x.rs, cs: x.cs }
+}
+
 fn packed<T: Elem>(level: Level, alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: &mut [T], ldc: usize) {
-    let len = sg::pack_len(level, sg::lanes::<T>(level));
-    with_pack_buffer::<T, _>(len + ALIGN_SLACK, |pack| {
-        let pack = aligned(pack);
-        sg::gemm(
-            level,
-            a.rows,
-            b.cols,
-            a.cols,
-            alpha,
-            sg::Operand { data: a.data, rs: a.rs, cs: a.cs },
-            sg::Operand { data: b.data, rs: b.rs, cs: b.cs },
-            beta,
-            c,
-            ldc,
-            pack,
-        );
+    let lanes = sg::lanes::<T>(level);
+    let len = sg::pack_len(level, lanes);
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    // A narrow product (the input gradient `dG · W_ih` or `dW_ih = dGᵀ · X` of a
+    // few inputs) would fill panels of `NV·L` columns mostly with padding: it
+    // runs transposed, `Cᵀ = Bᵀ Aᵀ`, into a buffer copied back. Each element is
+    // the same products summed in the same order, so the bits do not change;
+    // only for `β = 0`, where the copy back is exact.
+    let narrow = 2 * n <= sg::panel_cols(level, lanes) && m >= 2 * n && beta == T::ZERO;
+    let temp = if narrow { m * n } else { 0 };
+    with_pack_buffer::<T, _>(len + temp + ALIGN_SLACK, |buf| {
+        let (pack, rest) = aligned(buf).split_at_mut(len);
+        if narrow {
+            // `Cᵀ` is `n × m`, row-major.
+            let ct = &mut rest[..temp];
+            sg::gemm(level, n, m, k, alpha, op(b.t()), op(a.t()), T::ZERO, ct, m, pack);
+            for (i, row) in c.chunks_mut(ldc).take(m).enumerate() {
+                for (j, v) in row[..n].iter_mut().enumerate() {
+                    *v = ct[j * m + i];
+                }
+            }
+        } else {
+            sg::gemm(level, m, n, k, alpha, op(a), op(b), beta, c, ldc, pack);
+        }
     });
 }
 

@@ -1,7 +1,7 @@
 //! Runs one benchmark case in a loop, for profilers (`perf record`, callgrind)
 //! and quick A/B checks on a noisy machine (the minimum over the runs is the
 //! least disturbed one):
-//! `cargo run --profile bench -p benches --bin profile -- <cell> <S1..S5> <fwd|fwd_bwd> [threads] [iterations]`.
+//! `cargo run --profile bench -p benches --bin profile -- <cell> <S1..S5|exp> <fwd|fwd_bwd> [threads] [iterations]`.
 //!
 //! For `fwd` it also times, interleaved, the input projection alone
 //! (`T·B × I × G·H`, the same GEMM the forward calls), and reports what the
@@ -15,7 +15,7 @@
 //! best level, for `benches/peers/table.py`. `benches/peers/run_all.sh` runs it
 //! pinned beside the peers.
 
-use benches::{CELLS, Case, SHAPES, flops};
+use benches::{CELLS, Case, SHAPES};
 use kernels::Parallelism;
 use std::time::Instant;
 
@@ -40,13 +40,14 @@ fn main() {
         return;
     }
     let cell = CELLS.iter().find(|(n, _)| *n == args[0]).expect("cell: rnn_tanh, lstm or gru").1;
-    let s = *SHAPES.iter().find(|s| s.name == args[1]).expect("shape: S1..S5");
+    let s = *SHAPES.iter().chain([&benches::EXPERIMENT]).find(|s| s.name == args[1]).expect("shape: S1..S5 or exp");
+    let input = if s.name == benches::EXPERIMENT.name { benches::EXPERIMENT_INPUT } else { s.h };
     let fwd_bwd = args[2] == "fwd_bwd";
     let threads: usize = args.get(3).map_or(1, |t| t.parse().expect("threads"));
     let iters: usize = args.get(4).map_or(10, |t| t.parse().expect("iterations"));
     let par = if threads == 1 { Parallelism::Sequential } else { Parallelism::Rayon(threads) };
-    let mut case = Case::new(cell, s);
-    let (m, k, n) = (s.t * s.b, s.h, cell.gates() * s.h);
+    let mut case = Case::with_input(cell, s, input);
+    let (m, k, n) = (s.t * s.b, input, cell.gates() * s.h);
     let a = vec![0.5f32; m * k];
     let b = vec![0.25f32; k * n];
     let mut c = vec![0.0f32; m * n];
@@ -75,16 +76,17 @@ fn main() {
             std::hint::black_box(&c);
         }
     }
-    let f = flops(cell, s, fwd_bwd) as f64;
+    let f = benches::flops_io(cell, s, input, fwd_bwd) as f64;
     print!("{} {} {} t{threads}: min {:.3} ms, {:.1} GFLOP/s", args[0], args[1], args[2], best * 1e3, f / best / 1e9);
     if !fwd_bwd {
-        let half = f / 2.0;
+        // Forward FLOPs: `2·T·B·I·G·H` in the projection, `2·T·B·H·G·H` in the loop.
+        let proj = f * input as f64 / (input + s.h) as f64;
         print!(
             "; projection {:.3} ms {:.1} GFLOP/s; time loop ≈ {:.3} ms {:.1} GFLOP/s",
             best_mm * 1e3,
-            half / best_mm / 1e9,
+            proj / best_mm / 1e9,
             (best - best_mm) * 1e3,
-            half / (best - best_mm) / 1e9
+            (f - proj) / (best - best_mm) / 1e9
         );
     }
     println!();

@@ -30,13 +30,7 @@ pub(crate) const NC: usize = 2048;
 /// the rows of `A` packed at once (a multiple of `MR`, sized for L2).
 fn tile(level: Level) -> (usize, usize, usize) {
     match level {
-        Level::Avx512 => match std::env::var("TILE").as_deref() {
-            Ok("24") => (24, 1, 144),
-            Ok("28") => (28, 1, 140),
-            Ok("14") => (14, 2, 140),
-            Ok("8") => (8, 3, 144),
-            _ => (12, 2, 144),
-        },
+        Level::Avx512 => (12, 2, 144),
         Level::Avx2 => (6, 2, 144),
         Level::Neon => (8, 2, 144),
         Level::Scalar => (4, 4, 128),
@@ -49,6 +43,11 @@ pub(crate) fn pack_len(level: Level, lanes: usize) -> usize {
     let (mr, nv, mc) = tile(level);
     let nr = nv * lanes;
     mc.next_multiple_of(mr) * KC + KC * NC.next_multiple_of(nr)
+}
+
+/// Columns of a packed panel of `B` (`NV·L`) at `level` for `lanes` lanes.
+pub(crate) fn panel_cols(level: Level, lanes: usize) -> usize {
+    tile(level).1 * lanes
 }
 
 /// The SIMD lanes of `T` at `level`.
@@ -113,10 +112,6 @@ impl<T: Elem> WithSimd for Gemm<'_, T> {
             (12, 2, _) => self.go::<S, 12, 2>(s),
             (6, 2, _) => self.go::<S, 6, 2>(s),
             (8, 2, _) => self.go::<S, 8, 2>(s),
-            (24, 1, _) => self.go::<S, 24, 1>(s),
-            (28, 1, _) => self.go::<S, 28, 1>(s),
-            (14, 2, _) => self.go::<S, 14, 2>(s),
-            (8, 3, _) => self.go::<S, 8, 3>(s),
             _ => self.go::<S, 4, 4>(s),
         }
     }

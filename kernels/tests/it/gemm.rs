@@ -1,10 +1,12 @@
 //! The packed GEMM of the once-per-sequence products against matrixmultiply
 //! (the oracle), at every SIMD level the host has: edge shapes (one row, one
 //! column, `K = 1`, sizes past every block), transposed operands, `β = 0`
-//! over NaN, accumulation, and bitwise equality for every thread count.
+//! over NaN, accumulation, bitwise equality for every thread count, and the
+//! documented summation order, bit for bit.
 
 use crate::common::{fill, levels};
 use kernels::internals::{gemm, gemm_matrixmultiply};
+use kernels::simd::Level;
 
 const SHAPES: &[(usize, usize, usize)] = &[
     // (m, n, k)
@@ -17,6 +19,9 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (145, 33, 300),
     (300, 2050, 3),
     (3, 70, 600),
+    // Narrow products (run transposed when β = 0), one and several K blocks.
+    (100, 3, 7),
+    (40, 6, 300),
 ];
 
 /// Max |ours − oracle| / max |oracle| over `C`.
@@ -96,6 +101,53 @@ fn packed_gemm_is_bitwise_identical_for_every_thread_count() {
             let mut c = vec![0.0f32; m * n];
             pool.install(|| gemm(level, threads, (m, n, k), 1.0, (&a, k, 1), (&b, n, 1), 0.0, &mut c, n));
             assert!(c == base, "{level:?}: {threads} threads differ");
+        }
+    }
+}
+
+/// The sum the packed GEMM computes for one element, `α = 1`, `β = 0`: one FMA
+/// chain per block of `KC = 256` values of `k`, in order; the blocks added in order.
+fn blocked_fma_sum(a: &[f32], b: &[f32]) -> f32 {
+    let mut c = 0.0f32;
+    for (q, (ab, bb)) in a.chunks(256).zip(b.chunks(256)).enumerate() {
+        let acc = ab.iter().zip(bb).fold(0.0f32, |acc, (&x, &y)| x.mul_add(y, acc));
+        c = if q == 0 { acc } else { c + acc };
+    }
+    c
+}
+
+/// Every element is the documented sum, bit for bit, whichever way the product
+/// runs (wide; narrow, transposed through a buffer; operands transposed), at
+/// the levels with FMA.
+#[test]
+fn packed_gemm_sums_in_the_documented_order() {
+    for level in levels().into_iter().filter(|&l| l != Level::Scalar) {
+        for &(m, n, k) in &[(37usize, 70usize, 600usize), (100, 3, 7), (40, 6, 300), (13, 1, 513)] {
+            let a: Vec<f32> = fill(m * k, 6).iter().map(|&v| v as f32).collect();
+            let b: Vec<f32> = fill(k * n, 7).iter().map(|&v| v as f32).collect();
+            for (trans_a, trans_b) in [(false, false), (true, false), (false, true)] {
+                // The operands stored as asked, holding the same matrices.
+                let at: Vec<f32> =
+                    if trans_a { (0..m * k).map(|x| a[(x % m) * k + x / m]).collect() } else { a.clone() };
+                let bt: Vec<f32> =
+                    if trans_b { (0..k * n).map(|x| b[(x % k) * n + x / k]).collect() } else { b.clone() };
+                let ast = if trans_a { (1, m) } else { (k, 1) };
+                let bst = if trans_b { (1, k) } else { (n, 1) };
+                let mut c = vec![f32::NAN; m * n];
+                gemm(level, 1, (m, n, k), 1.0, (&at, ast.0, ast.1), (&bt, bst.0, bst.1), 0.0, &mut c, n);
+                for i in 0..m {
+                    let row = &a[i * k..][..k];
+                    for j in 0..n {
+                        let col: Vec<f32> = (0..k).map(|kk| b[kk * n + j]).collect();
+                        let want = blocked_fma_sum(row, &col);
+                        assert!(
+                            c[i * n + j].to_bits() == want.to_bits(),
+                            "{level:?} {m}x{n}x{k} tA={trans_a} tB={trans_b} [{i}, {j}]: {} vs {want}",
+                            c[i * n + j]
+                        );
+                    }
+                }
+            }
         }
     }
 }
