@@ -20,10 +20,12 @@
 //! - [`pack_cols`], backward, `P = W_hh` cut into column panels (`dh_prev = dG · W_hh`).
 //!
 //! Two kernels run a step ([`Kernel`]). [`Tiles`] keeps an `M × NV` register
-//! tile of accumulators (`M <= MR` rows) and, for each `k`, broadcasts
-//! `A[b, k]` for its rows and FMAs it into the `NV` weight vectors. `K` is split
-//! in blocks of [`KC`] so that a panel's block stays in L1 while all row tiles
-//! use it; partial tiles wait in a caller buffer between blocks. [`Gemv`], for
+//! tile of accumulators (`M <= MR` rows, [`MR_WIDE`] with AVX-512) and, for
+//! each `k`, broadcasts `A[b, k]` for its rows and FMAs it into the `NV` weight
+//! vectors. `K` is split in blocks of [`KC`], long enough that the usual shapes
+//! need one block (measured: blocks of 64 and 128 were slower, the partial
+//! tiles' round trips costing more than a panel read again from L2); partial
+//! tiles wait in a caller buffer between blocks. [`Gemv`], for
 //! one row, splits `K` across several accumulator sets instead, to hide the FMA
 //! latency, on wider panels ([`NV_GEMV`]).
 //!
@@ -98,7 +100,8 @@ macro_rules! with_m {
     };
 }
 
-/// Block of the reduction dimension `K` processed per pass over the rows.
+/// Block of the reduction dimension `K` processed per pass over the rows
+/// (a partial tile is an exact round trip: the block does not change any sum).
 pub(crate) const KC: usize = 1024;
 
 /// Upper bound, for every level, of the columns a panel can hold (for scratch sizing).
