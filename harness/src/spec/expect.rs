@@ -516,7 +516,7 @@ pub fn resolve_test(e: &Expect, configs: &[Config], profile: Option<&str>) -> Re
             }
         }
     }
-    let n = configs[w[0]].spec.experiment.seeds.values().len();
+    let n = configs[w[0]].spec.experiment.seeds.len();
     let p0 = e.threshold_for(profile).unwrap_or(0.5);
     let greater = e.op.is_some_and(Op::greater);
     let min_p = min_attainable_p(test, greater, n, if two { n } else { 0 }, p0);

@@ -58,6 +58,19 @@ impl Default for Seeds {
 }
 
 impl Seeds {
+    /// How many seeds (without listing them).
+    pub fn len(&self) -> usize {
+        match self {
+            Seeds::Count(n) => usize::try_from(*n).unwrap_or(usize::MAX),
+            Seeds::List(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none (a spec refuses that at load).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The seed values.
     pub fn values(&self) -> Vec<u64> {
         match self {

@@ -18,6 +18,10 @@ fn in_unit(v: f64, key: &str) -> Result<(), SpecError> {
     check((0.0..1.0).contains(&v), key, || format!("must be in [0, 1), got {v}"))
 }
 
+/// The most seeds per configuration (a count beyond it is a typo, and its run
+/// list would not fit in memory).
+pub const MAX_SEEDS: u64 = 1_000_000;
+
 impl Spec {
     /// Checks every range and every cross-key constraint.
     pub fn validate(&self) -> Result<(), SpecError> {
@@ -29,7 +33,12 @@ impl Spec {
             || format!("`{}` must use only letters, digits, `-`, `_` and `.` (it names a directory)", e.name),
         )?;
         match &e.seeds {
-            Seeds::Count(n) => check(*n >= 1, "experiment.seeds", || "must be at least 1".into())?,
+            Seeds::Count(n) => {
+                check(*n >= 1, "experiment.seeds", || "must be at least 1".into())?;
+                check(*n <= MAX_SEEDS, "experiment.seeds", || {
+                    format!("{n} seeds per configuration is more than the most a sweep runs ({MAX_SEEDS})")
+                })?;
+            }
             Seeds::List(v) => {
                 check(!v.is_empty(), "experiment.seeds", || "must not be an empty list".into())?;
                 let mut sorted = v.clone();

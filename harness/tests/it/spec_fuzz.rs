@@ -346,3 +346,19 @@ proptest! {
         check(pick.get::<String>(&corpus), None, &sets)?;
     }
 }
+
+/// Found by `random_set_values_never_panic_the_loader`: a seed count beyond
+/// any sweep is a spec error naming the key, not an attempt to list the seeds
+/// (the loader aborted allocating 4.7e18 bytes).
+#[test]
+fn an_absurd_seed_count_is_a_spec_error() {
+    let corpus = corpus();
+    for sets in [["experiment.seeds=4738825838962133264"], ["experiment.seeds=1000001"]] {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let err = load_str("s.toml", &corpus[0], None, &sets).expect_err("an absurd seed count must be refused");
+        assert_eq!(err.key.as_deref(), Some("experiment.seeds"), "{err}");
+        assert!(err.to_string().contains("more than the most a sweep runs"), "{err}");
+    }
+    let ok: Vec<String> = vec!["experiment.seeds=1000000".into()];
+    load_str("s.toml", &corpus[0], None, &ok).expect("a million seeds is allowed");
+}
