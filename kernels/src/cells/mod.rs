@@ -115,11 +115,7 @@ pub(crate) mod fused {
     /// 64·k bytes can span k + 1 of them).
     #[inline(always)]
     pub(crate) fn pf<T>(buf: &Shared<'_, T>, off: usize, u: usize) {
-        let line = crate::simd::ALIGN / core::mem::size_of::<T>();
-        for i in (0..u).step_by(line) {
-            prefetch(buf.slice(off + i, 1));
-        }
-        prefetch(buf.slice(off + u - 1, 1));
+        pfs(buf.slice(off, u), 0, u);
     }
 
     /// Prefetches the `u` values at `off` of a slice (every line they touch).

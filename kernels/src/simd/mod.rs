@@ -194,56 +194,64 @@ pub(crate) const ALIGN: usize = 64;
 /// (enough for 4- and 8-byte values).
 pub(crate) const ALIGN_SLACK: usize = ALIGN / 4;
 
+/// Values to skip from `p` to the next [`ALIGN`]-byte boundary (at most
+/// [`ALIGN_SLACK`] for 4- and 8-byte values).
+fn to_boundary<T>(p: *const T) -> usize {
+    p.align_offset(ALIGN).min(ALIGN_SLACK)
+}
+
 /// The longest suffix of `buf` that starts on an [`ALIGN`]-byte boundary
 /// (it is at most [`ALIGN_SLACK`] values shorter).
 pub(crate) fn aligned<T>(buf: &mut [T]) -> &mut [T] {
-    let off = buf.as_ptr().align_offset(ALIGN).min(buf.len());
+    let off = to_boundary(buf.as_ptr()).min(buf.len());
     &mut buf[off..]
 }
 
 /// An owned, zero-initialised buffer of `len` values starting on an
-/// [`ALIGN`]-byte boundary (for packed weights kept between calls).
+/// [`ALIGN`]-byte boundary (for packed weights kept between calls): `len`
+/// values at the boundary of a buffer [`ALIGN_SLACK`] longer.
 pub(crate) struct AlignedVec<T> {
     buf: Vec<T>,
-    off: usize,
     len: usize,
+}
+
+impl<T> AlignedVec<T> {
+    /// The values.
+    pub(crate) fn as_slice(&self) -> &[T] {
+        &self.buf[to_boundary(self.buf.as_ptr())..][..self.len]
+    }
+    /// The values, mutable.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        let off = to_boundary(self.buf.as_ptr());
+        &mut self.buf[off..][..self.len]
+    }
 }
 
 impl<T: Copy + Default> AlignedVec<T> {
     /// `len` values of `T::default()`.
     pub(crate) fn zeroed(len: usize) -> Self {
-        let buf = vec![T::default(); len + ALIGN_SLACK];
-        let off = buf.as_ptr().align_offset(ALIGN).min(ALIGN_SLACK);
-        Self { buf, off, len }
-    }
-    /// The values.
-    pub(crate) fn as_slice(&self) -> &[T] {
-        &self.buf[self.off..][..self.len]
-    }
-    /// The values, mutable.
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
-        &mut self.buf[self.off..][..self.len]
+        Self { buf: vec![T::default(); len + ALIGN_SLACK], len }
     }
 }
 
 impl<T: Clone> Clone for AlignedVec<T> {
     fn clone(&self) -> Self {
-        // A clone is a new allocation with its own offset to the boundary:
+        // A clone is a new allocation with its own distance to the boundary:
         // rotate the copied values to it.
-        let mut buf = self.buf.clone();
-        let off = buf.as_ptr().align_offset(ALIGN).min(ALIGN_SLACK);
-        if off > self.off {
-            buf.rotate_right(off - self.off);
+        let (old, mut buf) = (to_boundary(self.buf.as_ptr()), self.buf.clone());
+        let new = to_boundary(buf.as_ptr());
+        if new > old {
+            buf.rotate_right(new - old);
         } else {
-            buf.rotate_left(self.off - off);
+            buf.rotate_left(old - new);
         }
-        Self { buf, off, len: self.len }
+        Self { buf, len: self.len }
     }
 }
 
 impl<T: core::fmt::Debug> core::fmt::Debug for AlignedVec<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_list().entries(&self.buf[self.off..][..self.len]).finish()
+        f.debug_list().entries(self.as_slice()).finish()
     }
 }
 
