@@ -8,7 +8,8 @@
 //! `K` is cut in blocks of [`KC`], `N` in blocks of [`NC`], `M` in blocks of
 //! `MC`. Per (`N` block, `K` block) the block of `B` is packed into column
 //! panels of `NR = NV·L` columns (`k`-major, zero-padded); per `M` block the
-//! block of `A` into row panels of `MR` rows. The micro-kernel keeps an
+//! block of `A` into row panels of `MR` rows, unless `A` is row-major: then
+//! each tile row reads its row of `A` in place. The micro-kernel keeps an
 //! `MR × NV` tile of vector accumulators and, for each `k`, broadcasts `MR`
 //! values of `A` against `NV` vectors of `B`. The tile sizes fit the register
 //! file of the level: 12 × 2 vectors with AVX-512's 32 registers, 6 × 2 with
@@ -126,6 +127,12 @@ impl<T: Elem> Gemm<'_, T> {
         let (m, n, k) = (self.m, self.n, self.k);
         let (a_pack, b_pack) = self.pack.split_at_mut(mc.next_multiple_of(MR) * KC);
         let c = self.c;
+        // A row-major `A` is read in place, one row per tile row (as the step
+        // kernels read `h`): packing it cost a scalar strided store per value,
+        // as much time as the product itself when `B` has only a few panels,
+        // and 4-20% of the larger products. Which copy a value is read from
+        // changes no sum.
+        let direct = self.a.cs == 1;
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             let panels = nc.div_ceil(nr);
@@ -136,14 +143,28 @@ impl<T: Elem> Gemm<'_, T> {
                 let beta = if pc == 0 { self.beta } else { T::ONE };
                 for ic in (0..m).step_by(mc) {
                     let mcur = mc.min(m - ic);
-                    pack_a::<T, MR>(self.a, ic, mcur, pc, kc, a_pack);
+                    if !direct {
+                        pack_a::<T, MR>(self.a, ic, mcur, pc, kc, a_pack);
+                    }
                     for p in 0..panels {
                         let bp = &b_pack[p * kc * nr..][..kc * nr];
                         let cols = nr.min(nc - p * nr);
-                        for (q, ap) in a_pack[..mcur.div_ceil(MR) * MR * kc].chunks_exact(MR * kc).enumerate() {
+                        for q in 0..mcur.div_ceil(MR) {
                             let rows = MR.min(mcur - q * MR);
                             let at = (ic + q * MR) * self.ldc + jc + p * nr;
-                            micro::<S, T, MR, NV>(s, ap, bp, kc, self.alpha, beta, &mut c[at..], self.ldc, rows, cols);
+                            let c = &mut c[at..];
+                            let (alpha, ldc) = (self.alpha, self.ldc);
+                            if direct {
+                                // Rows past `rows` repeat the last row: their sums are not stored.
+                                let a = RowsA(core::array::from_fn(|r| {
+                                    let i = ic + q * MR + r.min(rows - 1);
+                                    &self.a.data[i * self.a.rs + pc..][..kc]
+                                }));
+                                micro::<S, T, MR, NV>(s, a, bp, kc, alpha, beta, c, ldc, rows, cols);
+                            } else {
+                                let a = PackedA(&a_pack[q * MR * kc..][..MR * kc]);
+                                micro::<S, T, MR, NV>(s, a, bp, kc, alpha, beta, c, ldc, rows, cols);
+                            }
                         }
                     }
                 }
@@ -255,12 +276,55 @@ fn pack_b<S: Simd, T: Elem, const NV: usize>(
     }
 }
 
+/// The `A` side of a register tile: `MR` rows of `kc` values.
+trait TileA<T: Elem, const MR: usize>: Copy {
+    /// Values per row.
+    fn len(&self) -> usize;
+    /// `A[r, kk]`.
+    ///
+    /// # Safety
+    /// `r < MR` and `kk < self.len()`.
+    unsafe fn get(&self, r: usize, kk: usize) -> T;
+}
+
+/// A packed row panel (`[kk·MR + r]`).
+#[derive(Clone, Copy)]
+struct PackedA<'a, T>(&'a [T]);
+
+impl<T: Elem, const MR: usize> TileA<T, MR> for PackedA<'_, T> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len() / MR
+    }
+    #[inline(always)]
+    unsafe fn get(&self, r: usize, kk: usize) -> T {
+        // SAFETY: the caller keeps `r < MR` and `kk < len`, so the index is below `self.0.len()`.
+        unsafe { *self.0.get_unchecked(kk * MR + r) }
+    }
+}
+
+/// `MR` rows read in place, each cut to the same length.
+#[derive(Clone, Copy)]
+struct RowsA<'a, T, const MR: usize>([&'a [T]; MR]);
+
+impl<T: Elem, const MR: usize> TileA<T, MR> for RowsA<'_, T, MR> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0[0].len()
+    }
+    #[inline(always)]
+    unsafe fn get(&self, r: usize, kk: usize) -> T {
+        // SAFETY: the caller keeps `r < MR` and `kk < len`, the length of every row.
+        unsafe { *self.0.get_unchecked(r).get_unchecked(kk) }
+    }
+}
+
 /// The register tile: `C[0..rows, 0..cols] ← α·(A_panel · B_panel) + β·C`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn micro<S: Simd, T: Elem, const MR: usize, const NV: usize>(
     s: S,
-    ap: &[T],
+    ap: impl TileA<T, MR>,
     bp: &[T],
     kc: usize,
     alpha: T,
@@ -274,14 +338,14 @@ fn micro<S: Simd, T: Elem, const MR: usize, const NV: usize>(
     let zero = T::vsplat(s, T::ZERO);
     let mut acc = [[zero; NV]; MR];
     let (bv, _) = T::as_simd::<S>(&bp[..kc * NV * l]);
-    let ap = &ap[..kc * MR];
+    assert!(ap.len() >= kc, "micro: `A` rows shorter than `kc`");
     for kk in 0..kc {
         let b: [T::V<S>; NV] = core::array::from_fn(|v| bv[kk * NV + v]);
-        let a = &ap[kk * MR..][..MR];
-        for r in 0..MR {
-            let x = T::vsplat(s, a[r]);
+        for (r, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: `r < MR`, and `kk < kc <= ap.len()` (asserted above).
+            let x = T::vsplat(s, unsafe { ap.get(r, kk) });
             for v in 0..NV {
-                acc[r][v] = T::vfma(s, x, b[v], acc[r][v]);
+                acc[v] = T::vfma(s, x, b[v], acc[v]);
             }
         }
     }
