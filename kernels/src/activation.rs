@@ -169,7 +169,7 @@ impl<T: Elem> WithSimd for Map<'_, T> {
             *y = f(x);
         }
         if !xt.is_empty() {
-            T::vstore_part::<S>(yt, f(T::vload_part::<S>(xt)));
+            T::vstore_part::<S>(s, yt, f(T::vload_part::<S>(s, xt)));
         }
     }
 }

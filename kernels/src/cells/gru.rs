@@ -54,19 +54,19 @@ impl<T: Elem> Epilogue<T> for Fwd<'_, T> {
         let one = T::vsplat(s, T::ONE);
         let at = |k: usize| self.g_off + b * 3 * hs + k * hs + j;
         if gate < 2 {
-            let v = T::vsigmoid(s, T::vadd(s, acc, ld::<S, T>(self.gates, at(gate), n)));
-            st::<S, T>(self.gates, at(gate), n, v);
+            let v = T::vsigmoid(s, T::vadd(s, acc, ld::<S, T>(s, self.gates, at(gate), n)));
+            st::<S, T>(s, self.gates, at(gate), n, v);
             return;
         }
-        let (rg, z) = (ld::<S, T>(self.gates, at(0), n), ld::<S, T>(self.gates, at(1), n));
-        let hn = T::vadd(s, acc, lds::<S, T>(self.b_hn, j, n));
-        let nn = T::vtanh(s, T::vfma(s, rg, hn, ld::<S, T>(self.gates, at(2), n)));
-        let hp = T::vload_n::<S>(self.h_prev.get(b * hs + j, n));
+        let (rg, z) = (ld::<S, T>(s, self.gates, at(0), n), ld::<S, T>(s, self.gates, at(1), n));
+        let hn = T::vadd(s, acc, lds::<S, T>(s, self.b_hn, j, n));
+        let nn = T::vtanh(s, T::vfma(s, rg, hn, ld::<S, T>(s, self.gates, at(2), n)));
+        let hp = T::vload_n::<S>(s, self.h_prev.get(b * hs + j, n));
         // h = (1 - z)·n + z·h_prev
         let h = T::vfma(s, z, hp, T::vmul(s, T::vsub(s, one, z), nn));
-        st::<S, T>(self.gates, at(2), n, nn);
-        st::<S, T>(self.hn, self.hn_off + b * hs + j, n, hn);
-        st::<S, T>(self.h_out, self.h_off + b * hs + j, n, h);
+        st::<S, T>(s, self.gates, at(2), n, nn);
+        st::<S, T>(s, self.hn, self.hn_off + b * hs + j, n, hn);
+        st::<S, T>(s, self.h_out, self.h_off + b * hs + j, n, h);
     }
 }
 
@@ -118,24 +118,24 @@ impl<T: Elem> Epilogue<T> for Bwd<'_, T> {
         let off = b * hs + j;
         let mut dh = acc;
         if self.flow || Ends::row(self.ends, b) == Some(true) {
-            dh = T::vadd(s, dh, ld::<S, T>(self.direct, off, n));
+            dh = T::vadd(s, dh, ld::<S, T>(s, self.direct, off, n));
         }
         dh = total_dh::<S, T>(s, dh, None, self.dh_out, off, n, &self.norms);
-        let gate = |g: usize| ld::<S, T>(self.gates, grow + g * hs + j, n);
+        let gate = |g: usize| ld::<S, T>(s, self.gates, grow + g * hs + j, n);
         let (rg, z, nn) = (gate(0), gate(1), gate(2));
-        let hnv = ld::<S, T>(self.hn, self.hn_off + off, n);
-        let hp = lds::<S, T>(self.h_prev, off, n);
+        let hnv = ld::<S, T>(s, self.hn, self.hn_off + off, n);
+        let hp = lds::<S, T>(s, self.h_prev, off, n);
         let da_n = T::vmul(s, T::vmul(s, dh, T::vsub(s, one, z)), T::vsub(s, one, T::vmul(s, nn, nn)));
         let da_z = T::vmul(s, T::vmul(s, dh, T::vsub(s, hp, nn)), T::vmul(s, z, T::vsub(s, one, z)));
         let da_r = T::vmul(s, T::vmul(s, da_n, hnv), T::vmul(s, rg, T::vsub(s, one, rg)));
         let dhn = T::vmul(s, da_n, rg);
         for (k, v) in [da_r, da_z, da_n].into_iter().enumerate() {
-            st::<S, T>(self.gates, grow + k * hs + j, n, v);
+            st::<S, T>(s, self.gates, grow + k * hs + j, n, v);
         }
         for (k, v) in [da_r, da_z, dhn].into_iter().enumerate() {
-            st::<S, T>(self.dgh, drow + k * hs + j, n, v);
+            st::<S, T>(s, self.dgh, drow + k * hs + j, n, v);
         }
-        st::<S, T>(self.hn, self.hn_off + off, n, dhn);
-        st::<S, T>(self.direct, off, n, T::vmul(s, dh, z));
+        st::<S, T>(s, self.hn, self.hn_off + off, n, dhn);
+        st::<S, T>(s, self.direct, off, n, T::vmul(s, dh, z));
     }
 }

@@ -49,21 +49,24 @@ impl<T: Elem> Epilogue<T> for Fwd<'_, T> {
     fn vector<S: Simd>(&self, s: S, b: usize, j: usize, n: usize, gate: usize, acc: T::V<S>) {
         let hs = self.hidden;
         let at = |k: usize| self.g_off + b * 4 * hs + k * hs + j;
-        let pre = T::vadd(s, acc, ld::<S, T>(self.gates, at(gate), n));
+        let pre = T::vadd(s, acc, ld::<S, T>(s, self.gates, at(gate), n));
         if gate < 3 {
             let v = if gate == 2 { T::vtanh(s, pre) } else { T::vsigmoid(s, pre) };
-            st::<S, T>(self.gates, at(gate), n, v);
+            st::<S, T>(s, self.gates, at(gate), n, v);
             return;
         }
         let o = T::vsigmoid(s, pre);
-        let (i, f, g) =
-            (ld::<S, T>(self.gates, at(0), n), ld::<S, T>(self.gates, at(1), n), ld::<S, T>(self.gates, at(2), n));
-        let cp = T::vload_n::<S>(self.c_prev.get(b * hs + j, n));
+        let (i, f, g) = (
+            ld::<S, T>(s, self.gates, at(0), n),
+            ld::<S, T>(s, self.gates, at(1), n),
+            ld::<S, T>(s, self.gates, at(2), n),
+        );
+        let cp = T::vload_n::<S>(s, self.c_prev.get(b * hs + j, n));
         let c = T::vfma(s, f, cp, T::vmul(s, i, g));
         let h = T::vmul(s, o, T::vtanh(s, c));
-        st::<S, T>(self.gates, at(3), n, o);
-        st::<S, T>(self.c, self.c_off + b * hs + j, n, c);
-        st::<S, T>(self.h_out, self.h_off + b * hs + j, n, h);
+        st::<S, T>(s, self.gates, at(3), n, o);
+        st::<S, T>(s, self.c, self.c_off + b * hs + j, n, c);
+        st::<S, T>(s, self.h_out, self.h_off + b * hs + j, n, h);
     }
 }
 
@@ -113,20 +116,20 @@ impl<T: Elem> Epilogue<T> for Bwd<'_, T> {
         let grow = self.g_off + b * 4 * hs;
         let off = b * hs + j;
         let dh = total_dh::<S, T>(s, acc, carry, self.dh_out, off, n, &self.norms);
-        let gate = |g: usize| ld::<S, T>(self.gates, grow + g * hs + j, n);
+        let gate = |g: usize| ld::<S, T>(s, self.gates, grow + g * hs + j, n);
         let (i, f, g, o) = (gate(0), gate(1), gate(2), gate(3));
-        let tc = T::vtanh(s, lds::<S, T>(self.c_t, off, n));
-        let dc_in = if flow { ld::<S, T>(self.dc, off, n) } else { T::vsplat(s, T::ZERO) };
+        let tc = T::vtanh(s, lds::<S, T>(s, self.c_t, off, n));
+        let dc_in = if flow { ld::<S, T>(s, self.dc, off, n) } else { T::vsplat(s, T::ZERO) };
         // dct = dc + dh·o·(1 - tc²)
         let dct = T::vfma(s, T::vmul(s, dh, o), T::vsub(s, one, T::vmul(s, tc, tc)), dc_in);
         let di = T::vmul(s, T::vmul(s, dct, g), T::vmul(s, i, T::vsub(s, one, i)));
-        let cp = lds::<S, T>(self.c_prev, off, n);
+        let cp = lds::<S, T>(s, self.c_prev, off, n);
         let df = T::vmul(s, T::vmul(s, dct, cp), T::vmul(s, f, T::vsub(s, one, f)));
         let dg = T::vmul(s, T::vmul(s, dct, i), T::vsub(s, one, T::vmul(s, g, g)));
         let d_o = T::vmul(s, T::vmul(s, dh, tc), T::vmul(s, o, T::vsub(s, one, o)));
         for (k, v) in [di, df, dg, d_o].into_iter().enumerate() {
-            st::<S, T>(self.gates, grow + k * hs + j, n, v);
+            st::<S, T>(s, self.gates, grow + k * hs + j, n, v);
         }
-        st::<S, T>(self.dc, off, n, T::vmul(s, dct, f));
+        st::<S, T>(s, self.dc, off, n, T::vmul(s, dct, f));
     }
 }

@@ -94,20 +94,20 @@ pub(crate) mod fused {
 
     /// Loads `min(n, L)` values at `off` of a shared buffer (zero-filled lanes past `n`).
     #[inline(always)]
-    pub(crate) fn ld<S: Simd, T: Elem>(buf: &Shared<'_, T>, off: usize, n: usize) -> T::V<S> {
-        T::vload_n::<S>(buf.slice(off, n))
+    pub(crate) fn ld<S: Simd, T: Elem>(s: S, buf: &Shared<'_, T>, off: usize, n: usize) -> T::V<S> {
+        T::vload_n::<S>(s, buf.slice(off, n))
     }
 
     /// Loads from a plain slice.
     #[inline(always)]
-    pub(crate) fn lds<S: Simd, T: Elem>(buf: &[T], off: usize, n: usize) -> T::V<S> {
-        T::vload_n::<S>(&buf[off..off + n])
+    pub(crate) fn lds<S: Simd, T: Elem>(s: S, buf: &[T], off: usize, n: usize) -> T::V<S> {
+        T::vload_n::<S>(s, &buf[off..off + n])
     }
 
     /// Stores the first `n` lanes at `off` of a shared buffer.
     #[inline(always)]
-    pub(crate) fn st<S: Simd, T: Elem>(buf: &Shared<'_, T>, off: usize, n: usize, v: T::V<S>) {
-        T::vstore_n::<S>(buf.slice_mut(off, n), v);
+    pub(crate) fn st<S: Simd, T: Elem>(s: S, buf: &Shared<'_, T>, off: usize, n: usize, v: T::V<S>) {
+        T::vstore_n::<S>(s, buf.slice_mut(off, n), v);
     }
 
     /// Prefetches the `u` values at `off` of a shared buffer: every cache line
@@ -167,13 +167,13 @@ pub(crate) mod fused {
     ) -> T::V<S> {
         let mut dh = acc;
         if let Some(d) = carry {
-            dh = T::vadd(s, dh, lds::<S, T>(d, off, n));
+            dh = T::vadd(s, dh, lds::<S, T>(s, d, off, n));
         }
         if let Some(d) = dh_out {
-            dh = T::vadd(s, dh, lds::<S, T>(d, off, n));
+            dh = T::vadd(s, dh, lds::<S, T>(s, d, off, n));
         }
         if let Some(all) = sink.all {
-            st::<S, T>(all, sink.off + off, n, dh);
+            st::<S, T>(s, all, sink.off + off, n, dh);
         }
         dh
     }

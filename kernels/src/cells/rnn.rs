@@ -33,8 +33,8 @@ impl<T: Elem> Epilogue<T> for Fwd<'_, T> {
     #[inline(always)]
     fn vector<S: Simd>(&self, s: S, b: usize, j: usize, n: usize, _gate: usize, acc: T::V<S>) {
         let off = b * self.hidden + j;
-        let pre = T::vadd(s, acc, ld::<S, T>(self.xg, self.xg_off + off, n));
-        st::<S, T>(self.h_out, self.h_off + off, n, self.act.apply_v::<S, T>(s, pre));
+        let pre = T::vadd(s, acc, ld::<S, T>(s, self.xg, self.xg_off + off, n));
+        st::<S, T>(s, self.h_out, self.h_off + off, n, self.act.apply_v::<S, T>(s, pre));
     }
 }
 
@@ -71,7 +71,7 @@ impl<T: Elem> Epilogue<T> for Bwd<'_, T> {
         let off = b * self.hidden + j;
         let carry = if Ends::row(self.ends, b) == Some(false) { None } else { self.carry };
         let dh = total_dh::<S, T>(s, acc, carry, self.dh_out, off, n, &self.norms);
-        let d = self.act.derivative_v::<S, T>(s, lds::<S, T>(self.h_t, off, n));
-        st::<S, T>(self.gates, self.g_off + off, n, T::vmul(s, dh, d));
+        let d = self.act.derivative_v::<S, T>(s, lds::<S, T>(s, self.h_t, off, n));
+        st::<S, T>(s, self.gates, self.g_off + off, n, T::vmul(s, dh, d));
     }
 }

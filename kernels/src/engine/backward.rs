@@ -37,10 +37,10 @@ impl<T: Elem> Epilogue<T> for Dh0<'_, T> {
     fn vector<S: Simd>(&self, s: S, b: usize, j: usize, n: usize, _gate: usize, acc: T::V<S>) {
         let off = b * self.hidden + j;
         let v = match self.direct {
-            Some(d) => T::vadd(s, acc, ld::<S, T>(d, off, n)),
+            Some(d) => T::vadd(s, acc, ld::<S, T>(s, d, off, n)),
             None => acc,
         };
-        st::<S, T>(self.out, off, n, v);
+        st::<S, T>(s, self.out, off, n, v);
     }
 }
 

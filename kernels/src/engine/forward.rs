@@ -101,8 +101,8 @@ impl<T: Elem> Epilogue<T> for Projection<'_, T> {
     #[inline(always)]
     fn vector<S: Simd>(&self, s: S, b: usize, j: usize, n: usize, gate: usize, acc: T::V<S>) {
         let col = gate * self.hidden + j;
-        let v = T::vadd(s, acc, T::vload_n::<S>(&self.bias_row[col..col + n]));
-        T::vstore_n::<S>(self.gates.slice_mut(b * self.gate_rows + col, n), v);
+        let v = T::vadd(s, acc, T::vload_n::<S>(s, &self.bias_row[col..col + n]));
+        T::vstore_n::<S>(s, self.gates.slice_mut(b * self.gate_rows + col, n), v);
     }
 }
 

@@ -41,30 +41,19 @@ pub(crate) trait Elem: Real {
     fn vstore<S: Simd>(x: &mut [Self], v: Self::V<S>) {
         Self::as_simd_mut::<S>(&mut x[..Self::lanes::<S>()]).0[0] = v;
     }
-    /// `x.len() <= lanes` values, the other lanes zero.
-    #[inline(always)]
-    fn vload_part<S: Simd>(x: &[Self]) -> Self::V<S> {
-        let mut buf = [Self::default(); 16];
-        buf[..x.len()].copy_from_slice(x);
-        Self::vload::<S>(&buf)
-    }
-    /// Stores the first `x.len() <= lanes` lanes.
-    #[inline(always)]
-    fn vstore_part<S: Simd>(x: &mut [Self], v: Self::V<S>) {
-        let mut buf = [Self::default(); 16];
-        Self::vstore::<S>(&mut buf, v);
-        let n = x.len();
-        x.copy_from_slice(&buf[..n]);
-    }
+    /// `x.len() <= lanes` values, the other lanes zero (a masked load where the level has one).
+    fn vload_part<S: Simd>(s: S, x: &[Self]) -> Self::V<S>;
+    /// Stores the first `x.len() <= lanes` lanes (a masked store where the level has one).
+    fn vstore_part<S: Simd>(s: S, x: &mut [Self], v: Self::V<S>);
     /// `min(x.len(), lanes)` values, the other lanes zero.
     #[inline(always)]
-    fn vload_n<S: Simd>(x: &[Self]) -> Self::V<S> {
-        if x.len() >= Self::lanes::<S>() { Self::vload::<S>(x) } else { Self::vload_part::<S>(x) }
+    fn vload_n<S: Simd>(s: S, x: &[Self]) -> Self::V<S> {
+        if x.len() >= Self::lanes::<S>() { Self::vload::<S>(x) } else { Self::vload_part::<S>(s, x) }
     }
     /// Stores the first `min(x.len(), lanes)` lanes.
     #[inline(always)]
-    fn vstore_n<S: Simd>(x: &mut [Self], v: Self::V<S>) {
-        if x.len() >= Self::lanes::<S>() { Self::vstore::<S>(x, v) } else { Self::vstore_part::<S>(x, v) }
+    fn vstore_n<S: Simd>(s: S, x: &mut [Self], v: Self::V<S>) {
+        if x.len() >= Self::lanes::<S>() { Self::vstore::<S>(x, v) } else { Self::vstore_part::<S>(s, x, v) }
     }
 }
 
@@ -97,6 +86,14 @@ impl Elem for f32 {
     #[inline(always)]
     fn vsplat<S: Simd>(s: S, v: Self) -> Self::V<S> {
         s.splat_f32s(v)
+    }
+    #[inline(always)]
+    fn vload_part<S: Simd>(s: S, x: &[Self]) -> Self::V<S> {
+        s.partial_load_f32s(x)
+    }
+    #[inline(always)]
+    fn vstore_part<S: Simd>(s: S, x: &mut [Self], v: Self::V<S>) {
+        s.partial_store_f32s(x, v)
     }
     #[inline(always)]
     fn vadd<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
@@ -154,6 +151,14 @@ impl Elem for f64 {
     #[inline(always)]
     fn vsplat<S: Simd>(s: S, v: Self) -> Self::V<S> {
         s.splat_f64s(v)
+    }
+    #[inline(always)]
+    fn vload_part<S: Simd>(s: S, x: &[Self]) -> Self::V<S> {
+        s.partial_load_f64s(x)
+    }
+    #[inline(always)]
+    fn vstore_part<S: Simd>(s: S, x: &mut [Self], v: Self::V<S>) {
+        s.partial_store_f64s(x, v)
     }
     #[inline(always)]
     fn vadd<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {

@@ -362,9 +362,9 @@ fn micro<S: Simd, T: Elem, const MR: usize, const NV: usize>(
             let out = if beta == T::ZERO {
                 T::vmul(s, va, a)
             } else {
-                T::vfma(s, vb, T::vload_n::<S>(dst), T::vmul(s, va, a))
+                T::vfma(s, vb, T::vload_n::<S>(s, dst), T::vmul(s, va, a))
             };
-            T::vstore_n::<S>(dst, out);
+            T::vstore_n::<S>(s, dst, out);
         }
     }
 }

@@ -533,8 +533,8 @@ struct Store<'a, T> {
 
 impl<T: Elem> Epilogue<T> for Store<'_, T> {
     #[inline(always)]
-    fn vector<S: Simd>(&self, _s: S, row: usize, unit: usize, n: usize, gate: usize, acc: T::V<S>) {
-        T::vstore_n::<S>(self.y.slice_mut(row * self.ldy + gate * self.gate_stride + unit, n), acc);
+    fn vector<S: Simd>(&self, s: S, row: usize, unit: usize, n: usize, gate: usize, acc: T::V<S>) {
+        T::vstore_n::<S>(s, self.y.slice_mut(row * self.ldy + gate * self.gate_stride + unit, n), acc);
     }
 }
 
