@@ -275,7 +275,15 @@ impl<T: Elem> WithSimd for Forward<'_, T> {
     fn with_simd<S: Simd>(self, s: S) {
         // One row: a GEMV streaming `W_hh`; wider panels (`NV_GEMV` vectors per
         // broadcast of `h`) spend fewer loads per FMA.
-        if self.batch == 1 { self.go::<S, Gemv, { sp::NV_GEMV }>(s) } else { self.go::<S, Tiles, { sp::NV }>(s) }
+        // Several rows: panels of one vector where they pad less (not on
+        // prepacked weights, which hold the `NV` layout).
+        if self.batch == 1 {
+            self.go::<S, Gemv, { sp::NV_GEMV }>(s)
+        } else if self.prepacked.is_none() && sp::narrow_panels::<S, T>(self.hidden) {
+            self.go::<S, Tiles, 1>(s)
+        } else {
+            self.go::<S, Tiles, { sp::NV }>(s)
+        }
     }
 }
 
