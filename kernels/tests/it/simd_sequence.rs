@@ -19,6 +19,10 @@ const SHAPES: &[(usize, usize, usize, usize)] = &[
     (5, 33, 6, 3),
     (4, 70, 3, 2),
     (3, 300, 2, 3),
+    // Panels of one vector run where they pad less (AVX-512, H mod 2L in
+    // 1..=L); these take the two-vector panels: f32 at H = 20, both at H = 64.
+    (2, 20, 4, 13),
+    (3, 64, 3, 2),
     // B = 1 runs GEMV steps on wider panels: several panels, a partial one.
     (4, 70, 3, 1),
     (3, 300, 2, 1),
