@@ -18,6 +18,8 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (25, 49, 257),
     (145, 33, 300),
     (300, 2050, 3),
+    // Several `N` blocks with panels too big to keep in L1 (walked by row panels of `A`).
+    (30, 1100, 270),
     (3, 70, 600),
     // Narrow products (run transposed when β = 0), one and several K blocks.
     (100, 3, 7),
