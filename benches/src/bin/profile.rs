@@ -39,6 +39,13 @@ fn main() {
         table(threads, out);
         return;
     }
+    if args.len() < 3 {
+        eprintln!(
+            "usage: profile <rnn_tanh|lstm|gru> <S1..S5|exp> <fwd|fwd_bwd> [threads] [iterations]\n       \
+             profile peak | profile gemm <M> <K> <N> [nn|nt|tn|tt] | profile table <threads> <out.json>"
+        );
+        std::process::exit(2);
+    }
     let cell = CELLS.iter().find(|(n, _)| *n == args[0]).expect("cell: rnn_tanh, lstm or gru").1;
     let s = *SHAPES.iter().chain([&benches::EXPERIMENT]).find(|s| s.name == args[1]).expect("shape: S1..S5 or exp");
     let input = if s.name == benches::EXPERIMENT.name { benches::EXPERIMENT_INPUT } else { s.h };
