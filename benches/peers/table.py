@@ -5,6 +5,8 @@ Ratio = best peer time / our time (> 1: we are faster); share = achieved GFLOP/s
 over the one-core FMA peak measured in the same run (`profile table`), for one thread.
 
     python3 benches/peers/table.py --ours ours-t1.json ours-t2.json --peers peers-t1.json peers-t2.json
+
+Given several rounds' files, each entry is the best (smallest) of its rounds' medians.
 """
 import argparse
 import json
@@ -22,16 +24,23 @@ def flops(cell, shape, mode):
 
 
 def load(paths):
-    """{(peer, cell, shape, mode, threads): ms} and the FMA peak (GFLOP/s), if given."""
+    """{(peer, cell, shape, mode, threads): ms} and the FMA peak (GFLOP/s), if given.
+
+    Where several files (rounds) hold the same entry, the smallest median is kept,
+    for ours and the peers alike, and the largest peak: a burst of load from the
+    machine's neighbours slows one round, not the entry."""
     out, peak, level = {}, None, None
     for path in paths:
         with open(path) as f:
             doc = json.load(f)
-        peak = doc.get("fma_peak_gflops", peak)
+        if doc.get("fma_peak_gflops") is not None:
+            peak = max(peak or 0.0, doc["fma_peak_gflops"])
         level = doc.get("level", level)
         for r in doc["results"]:
             for mode in MODES:
-                out[(r["peer"], r["cell"], r["shape"], mode, r["threads"])] = r[f"{mode}_ms"]
+                key, ms = (r["peer"], r["cell"], r["shape"], mode, r["threads"]), r[f"{mode}_ms"]
+                if ms is not None:
+                    out[key] = min(out.get(key, ms), ms)
     return out, peak, level
 
 
