@@ -351,8 +351,9 @@ fn micro<S: Simd, T: Elem, const MR: usize, const NV: usize>(
     let mut acc = [[zero; NV]; MR];
     let (bv, _) = T::as_simd::<S>(&bp[..kc * NV * l]);
     assert!(ap.len() >= kc, "micro: `A` rows shorter than `kc`");
-    for kk in 0..kc {
-        let b: [T::V<S>; NV] = core::array::from_fn(|v| bv[kk * NV + v]);
+    // `chunks_exact`, not `bv[kk·NV + v]`: the index kept a bounds check in the loop.
+    for (kk, bk) in bv.chunks_exact(NV).enumerate() {
+        let b: [T::V<S>; NV] = core::array::from_fn(|v| bk[v]);
         for (r, acc) in acc.iter_mut().enumerate() {
             // SAFETY: `r < MR`, and `kk < kc <= ap.len()` (asserted above).
             let x = T::vsplat(s, unsafe { ap.get(r, kk) });
