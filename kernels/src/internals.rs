@@ -143,9 +143,9 @@ pub fn below(rng: &mut crate::train::init::SeedRng, n: u64) -> u64 {
 /// The f32 FMA peak of one core at `level`: `iters` rounds of 12 independent
 /// vector FMA chains (enough to cover the FMA latency, 4 cycles on 2 pipes, on
 /// every core this crate knows, and few enough to stay in AVX2's 16 registers
-/// with the two operands: 16 chains spilled there and measured 54-89 GFLOP/s
-/// against the 117 of the hardware). Returns a value to keep the work alive and the FLOPs done (2 per
-/// lane per FMA). Time it to get the machine's peak, so that shares of peak
+/// beside the two operands: 16 chains spilled there and read 54-89 GFLOP/s,
+/// against 102-103 with 12 on the same AMD EPYC core, 117 nominal). Returns a
+/// value to keep the work alive and the FLOPs done (2 per lane per FMA). Time it to get the machine's peak, so that shares of peak
 /// need no number from elsewhere.
 pub fn fma_peak(level: Level, iters: usize) -> (f32, u64) {
     struct Peak {

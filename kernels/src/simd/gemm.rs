@@ -355,7 +355,7 @@ fn micro<S: Simd, T: Elem, const MR: usize, const NV: usize>(
     for (kk, bk) in bv.chunks_exact(NV).enumerate() {
         let b: [T::V<S>; NV] = core::array::from_fn(|v| bk[v]);
         for (r, acc) in acc.iter_mut().enumerate() {
-            // SAFETY: `r < MR`, and `kk < kc <= ap.len()` (asserted above).
+            // SAFETY: `r < MR`, and `kk < kc <= ap.len()` (`bv` holds `kc` chunks; the length is asserted above).
             let x = T::vsplat(s, unsafe { ap.get(r, kk) });
             for v in 0..NV {
                 acc[v] = T::vfma(s, x, b[v], acc[v]);
