@@ -145,8 +145,9 @@ pub fn below(rng: &mut crate::train::init::SeedRng, n: u64) -> u64 {
 /// every core this crate knows, and few enough to stay in AVX2's 16 registers
 /// beside the two operands: 16 chains spilled there and read 54-89 GFLOP/s,
 /// against 102-103 with 12 on the same AMD EPYC core, 117 nominal). Returns a
-/// value to keep the work alive and the FLOPs done (2 per lane per FMA). Time it to get the machine's peak, so that shares of peak
-/// need no number from elsewhere.
+/// value to keep the work alive and the FLOPs done (2 per lane per FMA). Time
+/// it to get the machine's peak, so that shares of peak need no number from
+/// elsewhere.
 pub fn fma_peak(level: Level, iters: usize) -> (f32, u64) {
     struct Peak {
         iters: usize,
